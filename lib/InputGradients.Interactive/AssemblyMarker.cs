@@ -1,0 +1,1 @@
+namespace InputGradients.Interactive; internal static class AssemblyMarker { }

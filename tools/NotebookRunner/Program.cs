@@ -1,0 +1,1 @@
+Console.WriteLine("nbrun: not yet implemented"); return 1;
