@@ -1,1 +1,0 @@
-namespace InputGradients.Interactive; internal static class AssemblyMarker { }
