@@ -167,7 +167,7 @@ public sealed class ImageGrid : IPngImage
     /// </summary>
     public ImageGrid PanelSize(int pixels)
     {
-        if (pixels < 4) throw new ArgumentOutOfRangeException(nameof(pixels), pixels, "panel size must be at least 4 pixels.");
+        if (pixels < 1) throw new ArgumentOutOfRangeException(nameof(pixels), pixels, "panel size must be at least 1 pixel.");
         _panelSize = pixels;
         return this;
     }
