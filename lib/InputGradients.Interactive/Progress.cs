@@ -30,7 +30,7 @@ public sealed class ProgressReporter : IProgress<(int Done, int Total)>
     readonly string _label;
     readonly DisplayedValue? _display;
     readonly Stopwatch _clock = Stopwatch.StartNew();
-    TimeSpan _lastUpdate = TimeSpan.MinValue;
+    TimeSpan? _lastUpdate;
     int _lastPrintedDecile = -1;
 
     internal ProgressReporter(string label, KernelInvocationContext? context)
@@ -47,7 +47,7 @@ public sealed class ProgressReporter : IProgress<(int Done, int Total)>
         if (_display is not null)
         {
             var now = _clock.Elapsed;
-            if (!finished && now - _lastUpdate < MinInterval) return;
+            if (!finished && _lastUpdate is { } last && now - last < MinInterval) return;
             _lastUpdate = now;
             _display.Update(new ProgressState(_label, done, total, now));
             return;
