@@ -31,6 +31,7 @@ public static partial class Notebook
     internal static void RegisterDisplayFormatters()
     {
         if (Interlocked.Exchange(ref s_formattersRegistered, 1) == 1) return;
+        SkiaNative.Ensure(); // before any SkiaSharp call in this process
 
         Formatter.Register<IHasLatex>((value, writer) => writer.Write(DisplayMath(value)), "text/latex");
         Formatter.Register<IHasLatex>((value, writer) => writer.Write(DisplayMath(value)), "text/markdown");

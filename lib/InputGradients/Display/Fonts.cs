@@ -41,6 +41,7 @@ public static class Fonts
 
     static SKTypeface? Find()
     {
+        SkiaNative.Ensure();
         var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(env))
         {

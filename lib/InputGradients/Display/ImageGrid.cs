@@ -204,6 +204,7 @@ public sealed class ImageGrid : IPngImage
 
     internal SKBitmap Render()
     {
+        SkiaNative.Ensure();
         if (_panels.All(p => p.Image is null))
             throw new InvalidOperationException("ImageGrid has no images: Add, Heatmap or Overlay one first.");
         int cols = EffectiveColumns, rows = RowCount;
