@@ -56,6 +56,22 @@ public class NotebookFormatterTests
     }
 
     [Fact]
+    public async Task Any_IHasLatex_type_shows_as_maths()
+    {
+        var events = await Run("""
+            class Eq : InputGradients.Display.IHasLatex
+            {
+                public string ToLatex() => @"x^2 + 1";
+                public override string ToString() => "x^2 + 1";
+            }
+            new Eq()
+            """);
+        var values = Displayed(events);
+        Assert.Equal("$$x^2 + 1$$", values.Single(v => v.MimeType == "text/latex").Value);
+        Assert.Equal("$$x^2 + 1$$", values.Single(v => v.MimeType == "text/markdown").Value);
+    }
+
+    [Fact]
     public async Task Image_grid_shows_as_base64_png()
     {
         var events = await Run("""
