@@ -39,6 +39,12 @@ public sealed class ColorMap
         [(0, 0), (0.365079, 0), (0.746032, 1), (1, 1)],
         [(0, 0), (0.746032, 0), (1, 1)]);
 
+    /// <summary>matplotlib's "bwr" (blue, white, red): signed maps with <see cref="ImageScale.Symmetric"/>, zero is white.</summary>
+    public static ColorMap Bwr { get; } = new("bwr",
+        [(0, 0), (0.5, 1), (1, 1)],
+        [(0, 0), (0.5, 1), (1, 0)],
+        [(0, 1), (0.5, 1), (1, 0)]);
+
     /// <summary>The table entry for x (clamped to [0, 1]; NaN maps to 0) as floats in [0, 1].</summary>
     public (double R, double G, double B) Map(double x)
     {

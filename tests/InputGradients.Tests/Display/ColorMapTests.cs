@@ -30,6 +30,15 @@ public class ColorMapTests
     public void Hot_matches_matplotlib_ends(double x, double r, double g, double b)
         => AssertColor((r, g, b), ColorMap.Hot.Map(x));
 
+    // matplotlib's bwr is LinearSegmentedColormap.from_list over blue, white, red: entry 128 sits at 128/255,
+    // just past white, so red stays 1 and green/blue are 1 - 2 * (128/255 - 0.5) = 0.996078...
+    [Theory]
+    [InlineData(0.0, 0.0, 0.0, 1.0)]
+    [InlineData(0.5, 1.0, 0.996078431372549, 0.996078431372549)]
+    [InlineData(1.0, 1.0, 0.0, 0.0)]
+    public void Bwr_matches_matplotlib(double x, double r, double g, double b)
+        => AssertColor((r, g, b), ColorMap.Bwr.Map(x));
+
     [Fact]
     public void Grey_is_the_identity_ramp_and_out_of_range_clamps()
     {
