@@ -164,6 +164,15 @@ public class ImageGridTests
     }
 
     [Fact]
+    public void Tensor_shorthands_give_the_same_png_as_the_grid()
+    {
+        using var t = torch.rand(3, 5, 5, generator: new torch.Generator(3));
+        Assert.Equal(ImageGrid.Of(t, "x").ToPng(), t.AsImage("x").ToPng());
+        using var m = torch.rand(5, 5, generator: new torch.Generator(4));
+        Assert.Equal(new ImageGrid().Heatmap(m).ToPng(), m.AsHeatmap().ToPng());
+    }
+
+    [Fact]
     public void AddBatch_adds_one_panel_per_image()
     {
         using var batch = torch.rand(5, 3, 8, 8, generator: new torch.Generator(0));
