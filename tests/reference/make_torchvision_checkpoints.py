@@ -12,8 +12,10 @@ For each model it writes, with seeded random weights (no pretrained weights are 
   <model>_input.f32      a seeded input, raw little-endian float32, shape in manifest
   <model>_logits.f32     model(input) in eval mode, raw little-endian float32
   <model>.json           manifest: shapes, seeds, versions
-It also writes views.pth / views_legacy.pth / views.json: tensors sharing storage with offsets and strides,
-in several dtypes, to test the reader on more than contiguous float32.
+It also writes resnet18_keys.json (ResNet-18's state-dict names and shapes) and views.pth / views_legacy.pth /
+views.json: tensors sharing storage with offsets and strides, in several dtypes, to test the reader on more than
+contiguous float32. views_legacy.pth differs from run to run (the legacy format names storages by memory
+address); its contents do not.
 """
 import argparse
 import json
@@ -21,7 +23,6 @@ import os
 import struct
 import sys
 
-import numpy as np
 import torch
 import torchvision
 
@@ -142,6 +143,10 @@ def main():
     else:
         make_model("squeezenet1_1", a.out)
         make_views(a.out)
+        # ResNet-18's names and shapes only (its weights are made at test time: 47 MB is too big to commit).
+        keys = {k: list(v.shape) for k, v in torchvision.models.resnet18(weights=None).state_dict().items()}
+        with open(os.path.join(a.out, "resnet18_keys.json"), "w") as f:
+            json.dump(keys, f, indent=1)
 
 
 if __name__ == "__main__":
