@@ -9,8 +9,9 @@ Run with Debian's PyTorch (python3-torch 1.13, python3-torchvision 0.14):
 For each model it writes, with seeded random weights (no pretrained weights are involved):
   <model>.pth            torch.save(model.state_dict()) in the default zip format
   <model>.safetensors    the same tensors, written here with struct + json (the safetensors package is not needed)
-  <model>_input.f32      a seeded input, raw little-endian float32, shape in manifest
+  <model>_input.f32      a seeded 224x224 input, raw little-endian float32, shape in manifest
   <model>_logits.f32     model(input) in eval mode, raw little-endian float32
+  <model>_odd_input.f32, <model>_odd_logits.f32   the same at an odd size (230 or 229)
   <model>.json           manifest: shapes, seeds, versions
 It also writes resnet18_keys.json (ResNet-18's state-dict names and shapes) and views.pth / views_legacy.pth /
 views.json: tensors sharing storage with offsets and strides, in several dtypes, to test the reader on more than
@@ -70,35 +71,37 @@ def randomize_batchnorm_stats(model, generator):
 def make_model(name, out):
     torch.manual_seed(20261127)
     g = torch.Generator().manual_seed(1234)
+    # A 224x224 batch, and one odd size where ceil_mode pooling and padding choices change the output size.
     if name == "squeezenet1_1":
         model = torchvision.models.squeezenet1_1(weights=None)
-        shape = (2, 3, 224, 224)
+        shapes = {"": (1, 3, 224, 224), "_odd": (1, 3, 230, 230)}
     elif name == "resnet18":
         model = torchvision.models.resnet18(weights=None)
         randomize_batchnorm_stats(model, g)
-        shape = (2, 3, 224, 224)
+        shapes = {"": (2, 3, 224, 224), "_odd": (1, 3, 229, 229)}
     else:
         raise SystemExit(f"unknown model {name}")
     model.eval()
-    x = torch.randn(shape, generator=g)
-    with torch.no_grad():
-        logits = model(x)
     sd = model.state_dict()
     torch.save(sd, os.path.join(out, f"{name}.pth"))
     write_safetensors(os.path.join(out, f"{name}.safetensors"), sd, {"format": "pt"})
-    x.numpy().astype("<f4").tofile(os.path.join(out, f"{name}_input.f32"))
-    logits.numpy().astype("<f4").tofile(os.path.join(out, f"{name}_logits.f32"))
     manifest = {
         "model": name, "torch": torch.__version__, "torchvision": torchvision.__version__,
         "weights_seed": 20261127, "input_seed": 1234,
-        "input_shape": list(shape), "logits_shape": list(logits.shape),
         "keys": {k: list(v.shape) for k, v in sd.items()},
-        "logits_abs_max": float(logits.abs().max()), "logits_nonzero": int((logits != 0).sum()),
     }
+    for suffix, shape in shapes.items():
+        x = torch.randn(shape, generator=g)
+        with torch.no_grad():
+            logits = model(x)
+        x.numpy().astype("<f4").tofile(os.path.join(out, f"{name}{suffix}_input.f32"))
+        logits.numpy().astype("<f4").tofile(os.path.join(out, f"{name}{suffix}_logits.f32"))
+        manifest[f"{suffix[1:]}{'_' if suffix else ''}input_shape"] = list(shape)
+        manifest[f"{suffix[1:]}{'_' if suffix else ''}logits_shape"] = list(logits.shape)
+        print(f"{name}{suffix}: {len(sd)} tensors, input {shape}, |logits| max {float(logits.abs().max()):.4g}, "
+              f"nonzero {int((logits != 0).sum())} of {logits.numel()}", file=sys.stderr)
     with open(os.path.join(out, f"{name}.json"), "w") as f:
         json.dump(manifest, f, indent=1)
-    print(f"{name}: {len(sd)} tensors, logits {tuple(logits.shape)}, |max| {manifest['logits_abs_max']:.4g}, "
-          f"nonzero {manifest['logits_nonzero']}", file=sys.stderr)
 
 
 def make_views(out):
