@@ -152,4 +152,33 @@ public class LoadStateDictTests
         Assert.Equal(new[] { "extra.weight" }, report.Unexpected);
         Assert.Equal(sd["features.12.expand3x3.weight"].data<float>().ToArray(), model.state_dict()["features.12.expand3x3.weight"].data<float>().ToArray());
     }
+
+    [Fact]
+    public void Renaming_loads_a_DataParallel_checkpoint()
+    {
+        using var sd = SafeTensors.Load(TorchVisionFixtures.File("squeezenet1_1.safetensors"));
+        using var dir = new TempDir();
+        var path = dir.File("dp.safetensors");
+        SafeTensors.Save(sd.Select(kv => KeyValuePair.Create("module." + kv.Key, kv.Value)), path);
+        using var model = SqueezeNet.SqueezeNet1_1();
+        Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadStateDict(model, path));
+        var report = Checkpoint.LoadStateDict(model, path, rename: n => n.StartsWith("module.") ? n[7..] : n);
+        Assert.Equal(52, report.Loaded.Count);
+        Assert.Equal(sd["classifier.1.weight"].data<float>().ToArray(), model.state_dict()["classifier.1.weight"].data<float>().ToArray());
+    }
+
+    [Fact]
+    public void A_float16_checkpoint_is_converted_to_the_models_float32()
+    {
+        using var sd = SafeTensors.Load(TorchVisionFixtures.File("squeezenet1_1.safetensors"));
+        using var dir = new TempDir();
+        var path = dir.File("half.safetensors");
+        SafeTensors.Save(sd.Select(kv => KeyValuePair.Create(kv.Key, kv.Value.to(ScalarType.Float16))), path);
+        using var model = SqueezeNet.SqueezeNet1_1();
+        Checkpoint.LoadStateDict(model, path);
+        var w = model.state_dict()["features.3.squeeze.weight"];
+        Assert.Equal(ScalarType.Float32, w.dtype);
+        // Exactly the float32 -> float16 -> float32 rounding of the original (by libtorch's own conversion).
+        Assert.Equal(sd["features.3.squeeze.weight"].to(ScalarType.Float16).to(ScalarType.Float32).data<float>().ToArray(), w.data<float>().ToArray());
+    }
 }
