@@ -129,6 +129,9 @@ public static class TorchCheckpoint
                     long expected = checked(s.Numel * TensorDTypes.ElementSize(s.DType));
                     if (entry.Length != expected)
                         throw new CheckpointFormatException(path, $"storage '{s.Key}' should hold {s.Numel} {s.DType} values ({expected} bytes) but {entry.FullName} has {entry.Length} bytes");
+                    // Sizes are claims until read: refuse one that no compression could produce before allocating it.
+                    if (expected > 0 && expected / 1100 > entry.CompressedLength)
+                        throw new CheckpointFormatException(path, $"{entry.FullName} claims {expected} bytes from {entry.CompressedLength} compressed bytes, which is not possible; the file is damaged");
                     var t = torch.empty(s.Numel, dtype: s.DType);
                     tensors[s.Key] = t;
                     try
