@@ -84,6 +84,7 @@ public class CleanProcessTests
         Assert.True(code == 0, $"exit code {code}\n{output}");
         var all = string.Join("\n", outputs.Select(o => o.GetRawText()));
         Assert.Contains(Expected, all);
+        Assert.Contains($"patched={!SystemLibStdCxxHasGlibcxx3432()}", all); // the kernel used our copy iff needed
         Assert.Contains(outputs, o => o.TryGetProperty("data", out var d) && d.TryGetProperty("text/html", out var h)
                                       && h.ToString().Contains("runtime-smoke-line") && h.ToString().Contains("Plotly.newPlot"));
     }
@@ -120,6 +121,7 @@ public class CleanProcessTests
         var clean = Path.Combine(Path.GetTempPath(), $"ig-unpatched-packages-{Environment.ProcessId}");
         if (Directory.Exists(clean)) Directory.Delete(clean, recursive: true);
         Directory.CreateDirectory(clean);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(clean, recursive: true); } catch (IOException) { } };
         foreach (var package in Directory.GetDirectories(root))
             if (Path.GetFileName(package) != "torchsharp")
                 Directory.CreateSymbolicLink(Path.Combine(clean, Path.GetFileName(package)), package);
