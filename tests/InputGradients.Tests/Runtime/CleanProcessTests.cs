@@ -57,6 +57,20 @@ public class CleanProcessTests
     }
 
     [Fact]
+    public void Without_a_package_folder_the_error_says_what_to_do()
+    {
+        using var tmp = new TempDir();
+        var env = CleanEnvironment(tmp.Path);
+        env["NUGET_PACKAGES"] = Path.Combine(tmp.Path, "no-such-folder");
+        env["HOME"] = tmp.Path; // no ~/.nuget/packages either
+        var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, code);
+        Assert.Contains("InputGradients: TorchSharp cannot be used in this process", output);
+        Assert.Contains("libtorch_cpu.so (package libtorch-cpu-linux-x64 2.10.0) was not found", output);
+        Assert.Contains("Run `dotnet restore`", output);
+    }
+
+    [Fact]
     public void Notebook_runs_headless_with_torch_and_a_plotly_chart()
     {
         using var tmp = new TempDir();
