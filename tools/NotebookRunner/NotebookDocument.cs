@@ -120,12 +120,20 @@ public static partial class NotebookDocument
         var type = output["output_type"]?.GetValue<string>();
         if (type is not ("display_data" or "execute_result" or "update_display_data")) return false;
         if (output["data"] is not JsonObject data || data.Count == 0) return false;
-        foreach (var (_, value) in data)
+        bool sawHtml = false;
+        foreach (var (mime, value) in data)
         {
-            var text = WhiteSpace().Replace(Tags().Replace(JoinText(value), " "), " ").Trim();
-            if (!PackageProgress().IsMatch(text)) return false;
+            var raw = JoinText(value);
+            if (mime == "text/html")
+            {
+                // The kernel's own markup: <div><div>…<strong>Installing Packages</strong><ul><li><span>Name…</span></li></ul>…</div>
+                if (!PackageHtml().IsMatch(raw)) return false;
+                sawHtml = true;
+            }
+            else if (mime != "text/plain" || !PackagePlain().IsMatch(WhiteSpace().Replace(raw, " ").Trim()))
+                return false;
         }
-        return true;
+        return sawHtml;
     }
 
     /// <summary>Cells with an <c>error</c> output, in order.</summary>
@@ -152,9 +160,10 @@ public static partial class NotebookDocument
         return failures;
     }
 
-    [GeneratedRegex("<[^>]*>")] private static partial Regex Tags();
     [GeneratedRegex(@"\s+")] private static partial Regex WhiteSpace();
-    [GeneratedRegex(@"^(Installing|Installed) [Pp]ackages?\b")] private static partial Regex PackageProgress();
+    [GeneratedRegex(@"^\s*<div><div>(</div>|<div>)*<div><strong>(Installing|Installed) Packages</strong><ul>(<li><span>[^<]*</span></li>)*</ul></div>(<div></div>)*</div>\s*$")]
+    private static partial Regex PackageHtml();
+    [GeneratedRegex(@"^(Installing|Installed) [Pp]ackages?\b")] private static partial Regex PackagePlain();
 
     /// <summary>Writes through a temporary file in the same folder, then renames: readers never see half a file.</summary>
     public static void WriteAtomically(string path, string text)
