@@ -69,7 +69,8 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
         try
         {
             var (exit, timedOut, console) = await StartAndWaitAsync(notebook, replOutput, kernelLogs, cancel);
-            File.WriteAllText(consoleLog, console);
+            File.Delete(consoleLog);
+            if (console.Length > 0) File.WriteAllText(consoleLog, console);
             var elapsed = clock.Elapsed;
 
             if (timedOut || !File.Exists(replOutput))
