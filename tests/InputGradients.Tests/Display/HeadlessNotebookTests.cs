@@ -38,15 +38,13 @@ public class HeadlessNotebookTests
             $"#r \"{dll}\"\nInputGradients.Interactive.Notebook.Setup();",
             "InputGradients.Display.LatexMatrix.FromSymbols(new[,] { { \"w_{(0,1)}\", \"0\" } })",
             "new InputGradients.Display.ImageGrid().Heatmap(new double[,] { { 0, 1 }, { 2, 3 } }, \"map\")",
-            // Until Notebook.Setup binds FSharp.Core for Plotly.NET (runtime work), hand it over here.
             """
-            System.Runtime.Loader.AssemblyLoadContext.Default.Resolving += (ctx, name) => name.Name == "FSharp.Core"
-                ? AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "FSharp.Core") : null;
             var trace = new Plotly.NET.Trace("scatter");
             trace.SetProperty("x", new[] { 1.0, 2.0 });
             trace.SetProperty("y", new[] { 3.0, 1.0 });
             Plotly.NET.GenericChart.ofTraceObject(true, trace)
             """,
+            "using TorchSharp;\nusing InputGradients.Display;\ntorch.rand(3, 16, 16, generator: new torch.Generator(0)).AsImage(\"tensor\")",
             "var p = InputGradients.Interactive.Progress.Show(\"loop\");\nfor (int i = 1; i <= 20; i++) { System.Threading.Thread.Sleep(30); p.Report(i, 20); }",
         ];
         var nb = new JsonObject
@@ -106,7 +104,10 @@ public class HeadlessNotebookTests
             Assert.Contains("Plotly.newPlot", chart);
             Assert.DoesNotContain("require.config", chart);
 
-            var progress = Assert.Single(outputs[4]); // one output, not one per update
+            var tensorPng = Convert.FromBase64String(Text(Assert.Single(outputs[4]), "image/png"));
+            Assert.Equal(0x89, tensorPng[0]);
+
+            var progress = Assert.Single(outputs[5]); // one output, not one per update
             Assert.Contains("20/20", Text(progress, "text/plain"));
         }
         finally
