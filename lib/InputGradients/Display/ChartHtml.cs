@@ -21,6 +21,8 @@ public static class ChartHtml
         var figure = GenericChart.toJson(chart).Replace("</", "<\\/");
         var sb = new StringBuilder();
         sb.Append("<div id=\"").Append(id).Append("\"></div>\n");
+        // Plotly's toolbar is for the screen; keep it out of printed PDFs.
+        sb.Append("<style>@media print { #").Append(id).Append(" .modebar-container { display: none !important; } }</style>\n");
         if (includeLibrary)
         {
             // Hide AMD/CommonJS loaders (require.js is on nbconvert's and some notebook pages) so the bundle sets
