@@ -39,6 +39,8 @@ public static partial class Notebook
         Formatter.SetPreferredMimeTypesFor(typeof(IHasLatex), "text/latex", "text/markdown", "text/plain");
         Formatter.SetPreferredMimeTypesFor(typeof(LatexMatrix), "text/latex", "text/markdown", "text/plain");
 
+        // Base64 is what Jupyter stores for image/png, and what the VS Code Polyglot client decodes back to bytes
+        // (interactiveClient.ts treats image/png, image/jpeg and image/gif values as base64).
         Formatter.Register<IPngImage>((value, writer) => writer.Write(Convert.ToBase64String(value.ToPng())), "image/png");
         Formatter.Register<IPngImage>((value, writer) => writer.Write(value.ToString()), "text/plain");
         foreach (var type in new[] { typeof(IPngImage), typeof(ImageGrid), typeof(PngImage) })
