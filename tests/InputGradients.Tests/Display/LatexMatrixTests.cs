@@ -47,4 +47,11 @@ public class LatexMatrixTests
         var e = Assert.Throws<ArgumentException>(() => LatexMatrix.FromTensor(bad));
         Assert.Contains("[2, 2, 2]", e.Message);
     }
+
+    [Fact]
+    public void Latex_join_mixes_formulas_and_text()
+    {
+        var m = LatexMatrix.FromSymbols(new[,] { { "a" } });
+        Assert.Equal(@"C = \begin{bmatrix} a \end{bmatrix}", Latex.Join(" ", "C =", m).ToLatex());
+    }
 }
