@@ -9,71 +9,109 @@ namespace InputGradients.Theory;
 /// </summary>
 public readonly struct Rational : IEquatable<Rational>, IComparable<Rational>
 {
-    public BigInteger Numerator { get; }
-    // Stored as denominator - 1 so that default(Rational) is 0/1.
-    readonly BigInteger _denominatorMinusOne;
-    public BigInteger Denominator => _denominatorMinusOne + BigInteger.One;
+    // Small values (both parts within int range) live in two longs, so sums and products of two of them fit in a
+    // long with no overflow check; anything larger falls back to BigInteger parts. The LPs of Q2 and Q3 stay small.
+    readonly long _n;
+    readonly long _dMinusOne;   // so that default(Rational) is 0/1
+    readonly Big? _big;
 
-    public static readonly Rational Zero = new(BigInteger.Zero);
-    public static readonly Rational One = new(BigInteger.One);
-
-    public Rational(BigInteger integer)
+    sealed class Big(BigInteger n, BigInteger d)
     {
-        Numerator = integer;
-        _denominatorMinusOne = BigInteger.Zero;
+        public readonly BigInteger N = n, D = d;
     }
+
+    public static readonly Rational Zero = default;
+    public static readonly Rational One = new(1L, 1L, true);
+
+    Rational(long n, long d, bool _) { _n = n; _dMinusOne = d - 1; _big = null; }
+    Rational(Big big) { _n = 0; _dMinusOne = 0; _big = big; }
+
+    public BigInteger Numerator => _big?.N ?? _n;
+    public BigInteger Denominator => _big?.D ?? _dMinusOne + 1;
+
+    public Rational(BigInteger integer) : this(integer, BigInteger.One) { }
+
+    public Rational(long numerator, long denominator) : this(new BigInteger(numerator), new BigInteger(denominator)) { }
 
     public Rational(BigInteger numerator, BigInteger denominator)
     {
         if (denominator.IsZero) throw new DivideByZeroException("Rational with a zero denominator.");
         if (denominator.Sign < 0) { numerator = -numerator; denominator = -denominator; }
-        if (!denominator.IsOne)
+        var g = BigInteger.GreatestCommonDivisor(numerator, denominator);
+        if (!g.IsOne && !g.IsZero) { numerator /= g; denominator /= g; }
+        if (numerator.IsZero) denominator = BigInteger.One;
+        if (numerator >= int.MinValue + 1 && numerator <= int.MaxValue && denominator <= int.MaxValue)
         {
-            var g = BigInteger.GreatestCommonDivisor(numerator, denominator);
-            if (!g.IsOne && !g.IsZero) { numerator /= g; denominator /= g; }
-            if (numerator.IsZero) denominator = BigInteger.One;
+            _n = (long)numerator; _dMinusOne = (long)denominator - 1; _big = null;
         }
-        Numerator = numerator;
-        _denominatorMinusOne = denominator - BigInteger.One;
+        else
+        {
+            _n = 0; _dMinusOne = 0; _big = new Big(numerator, denominator);
+        }
     }
 
-    public int Sign => Numerator.Sign;
-    public bool IsZero => Numerator.IsZero;
-    public bool IsInteger => _denominatorMinusOne.IsZero;
+    /// <summary>n/d from longs whose magnitudes are below 2^62 (results of small-part arithmetic).</summary>
+    static Rational FromLongs(long n, long d)
+    {
+        if (d < 0) { n = -n; d = -d; }
+        if (n == 0) return Zero;
+        var g = Gcd((ulong)Math.Abs(n), (ulong)d);
+        if (g != 1) { n /= (long)g; d /= (long)g; }
+        if (n > int.MinValue && n <= int.MaxValue && d <= int.MaxValue) return new Rational(n, d, true);
+        return new Rational(new Big(n, d));
+    }
 
-    public static implicit operator Rational(int value) => new(value);
-    public static implicit operator Rational(long value) => new(value);
+    static ulong Gcd(ulong a, ulong b)
+    {
+        while (b != 0) (a, b) = (b, a % b);
+        return a;
+    }
+
+    bool IsSmall => _big is null;
+
+    public int Sign => _big?.N.Sign ?? Math.Sign(_n);
+    public bool IsZero => _big is null && _n == 0;
+    public bool IsInteger => _big is null ? _dMinusOne == 0 : _big.D.IsOne;
+
+    public static implicit operator Rational(int value) => new(value, 1L, true);
+    public static implicit operator Rational(long value) => value > int.MinValue && value <= int.MaxValue ? new(value, 1L, true) : new Rational(new BigInteger(value));
     public static implicit operator Rational(BigInteger value) => new(value);
     public static explicit operator double(Rational r) => r.ToDouble();
 
     public double ToDouble()
     {
-        var d = (double)Numerator / (double)Denominator;
-        if (double.IsFinite(d) && (d != 0 || IsZero)) return d;
+        if (IsSmall) return (double)_n / (_dMinusOne + 1);
+        var d = (double)_big!.N / (double)_big.D;
+        if (double.IsFinite(d) && (d != 0 || _big.N.IsZero)) return d;
         // Parts beyond double's range: divide in the log domain.
-        return Numerator.Sign * Math.Exp(BigInteger.Log(BigInteger.Abs(Numerator)) - BigInteger.Log(Denominator));
+        return _big.N.Sign * Math.Exp(BigInteger.Log(BigInteger.Abs(_big.N)) - BigInteger.Log(_big.D));
     }
 
-    public static Rational operator +(Rational a, Rational b) =>
-        a.IsInteger && b.IsInteger ? new Rational(a.Numerator + b.Numerator)
-        : new Rational(a.Numerator * b.Denominator + b.Numerator * a.Denominator, a.Denominator * b.Denominator);
+    public static Rational operator +(Rational a, Rational b)
+    {
+        if (a.IsSmall && b.IsSmall)
+        {
+            long ad = a._dMinusOne + 1, bd = b._dMinusOne + 1;
+            return ad == 1 && bd == 1 ? FromLongs(a._n + b._n, 1) : FromLongs(a._n * bd + b._n * ad, ad * bd);
+        }
+        return new Rational(a.Numerator * b.Denominator + b.Numerator * a.Denominator, a.Denominator * b.Denominator);
+    }
 
-    public static Rational operator -(Rational a, Rational b) =>
-        a.IsInteger && b.IsInteger ? new Rational(a.Numerator - b.Numerator)
-        : new Rational(a.Numerator * b.Denominator - b.Numerator * a.Denominator, a.Denominator * b.Denominator);
+    public static Rational operator -(Rational a) => a.IsSmall ? new Rational(-a._n, a._dMinusOne + 1, true) : new Rational(-a._big!.N, a._big.D);
 
-    public static Rational operator -(Rational a) => a.IsInteger ? new Rational(-a.Numerator) : new Rational(-a.Numerator, a.Denominator);
+    public static Rational operator -(Rational a, Rational b) => a + (-b);
 
     public static Rational operator *(Rational a, Rational b)
     {
         if (a.IsZero || b.IsZero) return Zero;
-        return a.IsInteger && b.IsInteger ? new Rational(a.Numerator * b.Numerator)
-            : new Rational(a.Numerator * b.Numerator, a.Denominator * b.Denominator);
+        if (a.IsSmall && b.IsSmall) return FromLongs(a._n * b._n, (a._dMinusOne + 1) * (b._dMinusOne + 1));
+        return new Rational(a.Numerator * b.Numerator, a.Denominator * b.Denominator);
     }
 
     public static Rational operator /(Rational a, Rational b)
     {
         if (b.IsZero) throw new DivideByZeroException("Division of a Rational by zero.");
+        if (a.IsSmall && b.IsSmall) return FromLongs(a._n * (b._dMinusOne + 1), (a._dMinusOne + 1) * b._n);
         return new Rational(a.Numerator * b.Denominator, a.Denominator * b.Numerator);
     }
 
@@ -86,12 +124,14 @@ public readonly struct Rational : IEquatable<Rational>, IComparable<Rational>
 
     public Rational Abs() => Sign < 0 ? -this : this;
 
-    public bool Equals(Rational other) => Numerator == other.Numerator && _denominatorMinusOne == other._denominatorMinusOne;
+    public bool Equals(Rational other) =>
+        IsSmall && other.IsSmall ? _n == other._n && _dMinusOne == other._dMinusOne
+        : Numerator == other.Numerator && Denominator == other.Denominator;
     public override bool Equals(object? obj) => obj is Rational r && Equals(r);
-    public override int GetHashCode() => HashCode.Combine(Numerator, _denominatorMinusOne);
+    public override int GetHashCode() => HashCode.Combine(Numerator, Denominator);
 
     public int CompareTo(Rational other) =>
-        IsInteger && other.IsInteger ? Numerator.CompareTo(other.Numerator)
+        IsSmall && other.IsSmall ? (_n * (other._dMinusOne + 1)).CompareTo(other._n * (_dMinusOne + 1))
         : (Numerator * other.Denominator).CompareTo(other.Numerator * Denominator);
 
     public override string ToString() =>

@@ -184,7 +184,10 @@ public static class ThresholdLogic
     /// w = −v, b = −π₀ with w·t + b ≥ 0 on true points and w·f + b ≤ −(π₀ + π₁) &lt; 0 on false points;
     /// these are scaled to coprime integers. Either answer is verified exactly before it is returned.
     /// </summary>
-    public static SeparabilityResult Decide(BooleanFunction f)
+    /// <param name="pairShortcut">First look for the commonest certificate, two true points with the same sum as
+    /// two false points (t₁ + t₂ = f₁ + f₂, e.g. XNOR's diagonals); it is exact and checked like any other, and
+    /// spares most LPs when enumerating. False forces the LP for every function.</param>
+    public static SeparabilityResult Decide(BooleanFunction f, bool pairShortcut = true)
     {
         int n = f.Arity;
         var trues = f.TrueRows.ToArray();
@@ -192,6 +195,7 @@ public static class ThresholdLogic
         // Constant functions: no certificate can exist (one side is empty); the unit is immediate.
         if (falses.Length == 0) return Checked(f, new ThresholdUnit(new BigInteger[n], 0), null);
         if (trues.Length == 0) return Checked(f, new ThresholdUnit(new BigInteger[n], -1), null);
+        if (pairShortcut && n <= 10 && PairCertificate(f, trues, falses) is { } pair) return Checked(f, null, pair);
 
         int cols = trues.Length + falses.Length, rows = n + 2;
         var a = new Rational[rows, cols];
@@ -228,6 +232,48 @@ public static class ThresholdLogic
         var g = ints.Aggregate(BigInteger.Zero, BigInteger.GreatestCommonDivisor);
         if (g > 1) ints = ints.Select(v => v / g).ToArray();
         return Checked(f, new ThresholdUnit(ints[..n], ints[n]), null);
+    }
+
+    /// <summary>t₁ + t₂ = f₁ + f₂ (points may repeat), as a certificate with multipliers ½; null if there is none.</summary>
+    static SeparationCertificate? PairCertificate(BooleanFunction f, int[] trues, int[] falses)
+    {
+        int n = f.Arity;
+        int codes = 1;
+        for (int i = 0; i < n; i++) codes *= 3;
+        // Sums of two 0/1 points have entries 0..2: encode in base 3. Rows are bit patterns, so the sum of two rows'
+        // base-3 codes is the code of their sum.
+        var first = new int[codes];
+        var second = new int[codes];
+        Array.Fill(first, -1);
+        int Code(int row)
+        {
+            int c = 0;
+            for (int i = 0; i < n; i++) c = c * 3 + ((row >> (n - 1 - i)) & 1);
+            return c;
+        }
+        var tc = trues.Select(Code).ToArray();
+        for (int i = 0; i < trues.Length; i++)
+            for (int j = i; j < trues.Length; j++)
+            {
+                var s = tc[i] + tc[j];
+                if (first[s] < 0) { first[s] = trues[i]; second[s] = trues[j]; }
+            }
+        var fc = falses.Select(Code).ToArray();
+        for (int i = 0; i < falses.Length; i++)
+            for (int j = i; j < falses.Length; j++)
+            {
+                var s = fc[i] + fc[j];
+                if (first[s] < 0) continue;
+                var half = new Rational(1, 2);
+                var lambda = new Dictionary<int, Rational>();
+                var mu = new Dictionary<int, Rational>();
+                lambda[first[s]] = half;
+                lambda[second[s]] = lambda.TryGetValue(second[s], out var l) && first[s] == second[s] ? l + half : half;
+                mu[falses[i]] = half;
+                mu[falses[j]] = i == j ? Rational.One : half;
+                return new SeparationCertificate(n, lambda, mu);
+            }
+        return null;
     }
 
     static SeparabilityResult Checked(BooleanFunction f, ThresholdUnit? unit, SeparationCertificate? cert)
