@@ -76,7 +76,7 @@ public static class TheoryCharts
             double[] xs, ys;
             if (w2 != 0) { xs = new[] { -0.5, 1.5 }; ys = xs.Select(x => -(w1 * x + b) / w2).ToArray(); }
             else { ys = new[] { -0.5, 1.5 }; xs = ys.Select(_ => -b / w1).ToArray(); }
-            charts.Add(Scatter(xs, ys, "lines", $"{name}: {unit.Weights[0]}x₁ + {unit.Weights[1]}x₂ + {unit.Bias} = 0",
+            charts.Add(Scatter(xs, ys, "lines", $"{name}: {unit.BoundaryText()}",
                 dash: dashes[u % dashes.Length]));
         }
         return Layout(Combine(charts), $"{f.Name}: the four inputs", "x₁", "x₂", (-0.5, 1.5), (-0.5, 1.5), square: true);

@@ -111,6 +111,24 @@ public sealed record ThresholdUnit(BigInteger[] Weights, BigInteger Bias) : IHas
         $"\\mathbf{{w}} = \\begin{{bmatrix}} {string.Join(" & ", Weights)} \\end{{bmatrix}}^\\top,\\quad b = {Bias}";
 
     public override string ToString() => $"w = ({string.Join(", ", Weights)}), b = {Bias}";
+
+    /// <summary>The boundary as text, e.g. <c>x₁ + x₂ − 2 = 0</c>.</summary>
+    public string BoundaryText()
+    {
+        static string Sub(int i) => string.Concat((i + 1).ToString().Select(c => (char)('₀' + (c - '0'))));
+        var terms = new List<string>();
+        for (int i = 0; i < Weights.Length; i++)
+        {
+            var w = Weights[i];
+            if (w.IsZero) continue;
+            var mag = BigInteger.Abs(w);
+            var body = (mag.IsOne ? "" : mag.ToString()) + "x" + Sub(i);
+            terms.Add(terms.Count == 0 ? (w.Sign < 0 ? "−" + body : body) : (w.Sign < 0 ? "− " : "+ ") + body);
+        }
+        if (!Bias.IsZero || terms.Count == 0)
+            terms.Add(terms.Count == 0 ? Bias.ToString() : (Bias.Sign < 0 ? "− " : "+ ") + BigInteger.Abs(Bias));
+        return string.Join(" ", terms) + " = 0";
+    }
 }
 
 /// <summary>

@@ -23,6 +23,6 @@ public class TheoryChartsTests
         var json = GenericChart.toJson(TheoryCharts.Sawtooth(new[] { 1, 2, 3, 4 }));
         Assert.Contains("L = 4 (16 pieces)", json);
         var plane = GenericChart.toJson(TheoryCharts.TruthTablePlane(BooleanFunction.And, ("AND", ThresholdLogic.AndUnit)));
-        Assert.Contains("1x₁ + 1x₂ + -2 = 0", plane);
+        Assert.Contains("AND: x₁ + x₂ − 2 = 0", plane);
     }
 }

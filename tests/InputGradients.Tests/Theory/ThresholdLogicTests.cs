@@ -79,6 +79,28 @@ public class ThresholdLogicTests
     }
 
     [Fact]
+    public void Two_layers_of_threshold_units_compute_xnor()
+    {
+        // XNOR = OR(AND(x1, x2), NOR(x1, x2)), as in the notebook.
+        var nor = ThresholdUnit.Of(0, -1, -1);
+        var f = BooleanFunction.Xnor;
+        for (int k = 0; k < 4; k++)
+        {
+            var x = f.Point(k);
+            var h = new[] { ThresholdLogic.AndUnit.Evaluate(x), nor.Evaluate(x) };
+            Assert.Equal(f[k] ? 1 : 0, ThresholdLogic.OrUnit.Evaluate(h));
+        }
+    }
+
+    [Fact]
+    public void Boundary_text_reads_like_the_maths()
+    {
+        Assert.Equal("x₁ + x₂ − 2 = 0", ThresholdLogic.AndUnit.BoundaryText());
+        Assert.Equal("−3x₁ + 2x₂ = 0", ThresholdUnit.Of(0, -3, 2).BoundaryText());
+        Assert.Equal("x₂ + 5 = 0", ThresholdUnit.Of(5, 0, 1).BoundaryText());
+    }
+
+    [Fact]
     public void Unit_check_rejects_a_wrong_unit()
     {
         Assert.False(ThresholdUnit.Of(-1, 1, 1).Realises(BooleanFunction.And));
