@@ -168,15 +168,29 @@ public sealed record SeparationCertificate(int Arity, IReadOnlyDictionary<int, R
         return p.SequenceEqual(q);
     }
 
+    static int[] PointOf(int row, int arity) => Enumerable.Range(0, arity).Select(i => (row >> (arity - 1 - i)) & 1).ToArray();
+
+    /// <summary>λ-combination of true points = μ-combination of false points = the common point, e.g.
+    /// ½(0,0) + ½(1,1) = ½(0,1) + ½(1,0) = (½, ½).</summary>
     public string ToLatex()
     {
-        static string Side(IReadOnlyDictionary<int, Rational> ms, int arity, char letter) =>
+        string Side(IReadOnlyDictionary<int, Rational> ms) =>
             string.Join(" + ", ms.OrderBy(kv => kv.Key).Select(kv =>
-            {
-                var bits = string.Concat(Enumerable.Range(0, arity).Select(i => ((kv.Key >> (arity - 1 - i)) & 1).ToString()));
-                return $"{kv.Value.ToLatex()}\\,{letter}_{{{bits}}}";
-            }));
-        return $"{Side(TrueMultipliers, Arity, 'x')} \\;=\\; {Side(FalseMultipliers, Arity, 'x')}";
+                (kv.Value == Rational.One ? "" : kv.Value.ToLatex()) + "(" + string.Join(",", PointOf(kv.Key, Arity)) + ")"));
+        var p = new Rational[Arity];
+        foreach (var (row, l) in TrueMultipliers)
+        {
+            var x = PointOf(row, Arity);
+            for (int i = 0; i < Arity; i++) p[i] += l * x[i];
+        }
+        return $"\\underbrace{{{Side(TrueMultipliers)}}}_{{\\text{{true points}}}} \\;=\\; \\underbrace{{{Side(FalseMultipliers)}}}_{{\\text{{false points}}}} \\;=\\; ({string.Join(", ", p.Select(v => v.ToLatex()))})";
+    }
+
+    public override string ToString()
+    {
+        string Side(IReadOnlyDictionary<int, Rational> ms) =>
+            string.Join(" + ", ms.OrderBy(kv => kv.Key).Select(kv => $"{kv.Value}*({string.Join(",", PointOf(kv.Key, Arity))})"));
+        return $"{Side(TrueMultipliers)} = {Side(FalseMultipliers)}";
     }
 }
 

@@ -60,6 +60,15 @@ public class ThresholdLogicTests
     }
 
     [Fact]
+    public void Xnor_certificate_reads_as_the_midpoint_of_both_diagonals()
+    {
+        var c = ThresholdLogic.Decide(BooleanFunction.Xnor).Certificate!;
+        Assert.Equal("1/2*(0,0) + 1/2*(1,1) = 1/2*(0,1) + 1/2*(1,0)", c.ToString());
+        Assert.Contains("\\tfrac{1}{2}(0,0) + \\tfrac{1}{2}(1,1)", c.ToLatex());
+        Assert.EndsWith("(\\tfrac{1}{2}, \\tfrac{1}{2})", c.ToLatex());
+    }
+
+    [Fact]
     public void Certificate_verification_rejects_wrong_certificates()
     {
         var f = BooleanFunction.Xnor;
