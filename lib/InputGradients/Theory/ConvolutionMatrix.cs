@@ -196,11 +196,12 @@ public sealed class ConvolutionMatrix : IHasLatex
     public string ToLatex()
     {
         var sb = new StringBuilder();
-        sb.Append("\\begin{bmatrix}\n");
+        // One line: markdown renderers that handle $$…$$ may not accept line breaks inside it.
+        sb.Append("\\begin{bmatrix} ");
         for (int r = 0; r < Rows; r++)
         {
             sb.Append(string.Join(" & ", Enumerable.Range(0, Columns).Select(c => Symbol(r, c))));
-            sb.Append(r + 1 < Rows ? " \\\\\n" : "\n");
+            sb.Append(r + 1 < Rows ? " \\\\ " : " ");
         }
         sb.Append("\\end{bmatrix}");
         return sb.ToString();

@@ -58,9 +58,10 @@ public sealed class LatexTable : IHasLatex
     public string ToLatex()
     {
         var sb = new StringBuilder();
-        sb.Append("\\begin{array}{").Append(string.Concat(Enumerable.Repeat("c", Headers.Count))).Append("}\n");
-        sb.Append(string.Join(" & ", Headers.Select(Text))).Append(" \\\\ \\hline\n");
-        foreach (var row in Cells) sb.Append(string.Join(" & ", row.Select(Text))).Append(" \\\\\n");
+        // One line: markdown renderers that handle $$…$$ may not accept line breaks inside it.
+        sb.Append("\\begin{array}{").Append(string.Concat(Enumerable.Repeat("c", Headers.Count))).Append("} ");
+        sb.Append(string.Join(" & ", Headers.Select(Text))).Append(" \\\\ \\hline ");
+        foreach (var row in Cells) sb.Append(string.Join(" & ", row.Select(Text))).Append(" \\\\ ");
         sb.Append("\\end{array}");
         return sb.ToString();
     }

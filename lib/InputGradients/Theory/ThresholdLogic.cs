@@ -67,10 +67,10 @@ public sealed class BooleanFunction : IHasLatex
     public string ToLatex()
     {
         var sb = new StringBuilder();
-        sb.Append("\\begin{array}{").Append(new string('c', Arity)).Append("|c}\n");
-        sb.Append(string.Join(" & ", Enumerable.Range(1, Arity).Select(i => $"x_{{{i}}}"))).Append(" & f \\\\ \\hline\n");
+        sb.Append("\\begin{array}{").Append(new string('c', Arity)).Append("|c} ");
+        sb.Append(string.Join(" & ", Enumerable.Range(1, Arity).Select(i => $"x_{{{i}}}"))).Append(" & f \\\\ \\hline ");
         for (int k = 0; k < Rows; k++)
-            sb.Append(string.Join(" & ", Point(k))).Append(" & ").Append(_table[k] ? 1 : 0).Append(" \\\\\n");
+            sb.Append(string.Join(" & ", Point(k))).Append(" & ").Append(_table[k] ? 1 : 0).Append(" \\\\ ");
         sb.Append("\\end{array}");
         return sb.ToString();
     }

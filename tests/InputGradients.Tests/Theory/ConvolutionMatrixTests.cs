@@ -138,7 +138,8 @@ public class ConvolutionMatrixTests
         Assert.Equal(4, a.Rows);
         Assert.Equal(9, a.Columns);
         Assert.Equal(expected, a.ToSymbolic());
-        Assert.StartsWith("\\begin{bmatrix}\nw_{(1,1)} & w_{(1,2)} & 0 & w_{(2,1)}", a.ToLatex());
+        Assert.StartsWith("\\begin{bmatrix} w_{(1,1)} & w_{(1,2)} & 0 & w_{(2,1)}", a.ToLatex());
+        Assert.DoesNotContain("\n", a.ToLatex());
         Assert.EndsWith("\\end{bmatrix}", a.ToLatex());
     }
 

@@ -10,8 +10,8 @@ public class LatexTableTests
         var t = new[] { new { n = 2, Known_value = 14L, Ok = true, Name = "a_b & c" } }.ToLatexTable();
         Assert.Equal(new[] { "n", "Known value", "Ok", "Name" }, t.Headers);
         Assert.Equal(
-            "\\begin{array}{cccc}\n\\text{n} & \\text{Known value} & \\text{Ok} & \\text{Name} \\\\ \\hline\n" +
-            "\\text{2} & \\text{14} & \\text{yes} & \\text{a\\_b \\& c} \\\\\n\\end{array}", t.ToLatex());
+            "\\begin{array}{cccc} \\text{n} & \\text{Known value} & \\text{Ok} & \\text{Name} \\\\ \\hline " +
+            "\\text{2} & \\text{14} & \\text{yes} & \\text{a\\_b \\& c} \\\\ \\end{array}", t.ToLatex());
         Assert.Contains("Known value", t.ToString());
     }
 }
