@@ -68,8 +68,19 @@ public sealed class OrtReference : IDisposable
     /// <summary>Runs a model on one float input; returns each output's values and shape.</summary>
     public static Dictionary<string, (float[] Data, long[] Shape)> Run(string modelPath, string inputName, Tensor x)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = 2 };
-        using var session = new InferenceSession(modelPath, options);
+        using var session = Session(modelPath);
+        return Run(session, inputName, x);
+    }
+
+    /// <summary>A session on 2 threads; its shape-mismatch warnings (our outputs have free N, H, W) are silenced.</summary>
+    public static InferenceSession Session(string modelPath)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 2, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        return new InferenceSession(modelPath, options);
+    }
+
+    public static Dictionary<string, (float[] Data, long[] Shape)> Run(InferenceSession session, string inputName, Tensor x)
+    {
         var data = x.contiguous().data<float>().ToArray();
         var input = new DenseTensor<float>(data, x.shape.Select(d => (int)d).ToArray());
         using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(inputName, input) });
