@@ -19,7 +19,9 @@ namespace InputGradients.Models.ImageNet;
 /// </para>
 /// <para>
 /// Padding: the export has explicit asymmetric pads ([3,2] on the stem conv, [1,0] on the max pool and
-/// on the stride-2 3x3 convs), applied here exactly with <c>F.pad</c>. Wherever the exported graph runs
+/// on the stride-2 3x3 convs), reproduced exactly: since each far-edge pad is at most the near-edge pad,
+/// the op pads symmetrically by the near-edge pad (no padded copy) and its output is cut to the exported
+/// size (<c>F.pad</c> is the fallback for other pads). Wherever the exported graph runs
 /// (stage inputs of even size, e.g. inputs of 32k..32k+3 pixels) this module computes what it computes.
 /// At an odd stage input the graph cannot add its shortcut (its 1x1/2 projection gives ceil(n/2), its
 /// 3x3/2 conv floor(n/2)); there the 3x3/2 conv is padded one more pixel at the far edge so both give
@@ -275,7 +277,28 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
         public bool Symmetric => Pads[0] == Pads[2] && Pads[1] == Pads[3];
     }
 
-    /// <summary>Conv without bias + explicit (possibly asymmetric) zero padding.</summary>
+    /// <summary>
+    /// Output size along one axis with begin/end pads; with <paramref name="ceil"/>, at least ceil(n/stride)
+    /// (the far edge padded as needed; see the class summary).
+    /// </summary>
+    static long OutSize(long n, long k, long s, long begin, long end, bool ceil)
+    {
+        long o = (n + begin + end - k) / s + 1;
+        return ceil ? Math.Max(o, (n + s - 1) / s) : o;
+    }
+
+    /// <summary>
+    /// Asymmetric pads [b, e] with e &lt;= b give the same windows as symmetric padding b, minus the last
+    /// one when that would fit only thanks to the extra far-edge padding. So: pad symmetrically inside the
+    /// op (no padded copy of the input) and cut the output to the exported size.
+    /// </summary>
+    static Tensor CutTo(Tensor y, long h, long w)
+    {
+        if (y.shape[2] == h && y.shape[3] == w) return y;
+        return y[.., .., ..(int)h, ..(int)w];
+    }
+
+    /// <summary>Conv without bias with the export's explicit (possibly asymmetric) zero padding.</summary>
     internal sealed class PaddedConv : nn.Module<Tensor, Tensor>
     {
         public readonly Conv2d conv;
@@ -287,11 +310,13 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
         {
             _spec = spec;
             _matchCeil = matchCeil;
-            // Symmetric pads without the ceil rule: the convolution's own padding. Otherwise F.pad first.
-            _builtIn = spec.Symmetric && !matchCeil;
+            var p = spec.Pads;
+            // When every far-edge pad is at most the near-edge pad (all pads in this export), the convolution
+            // pads symmetrically by the near-edge pad and the output is cut; otherwise F.pad first.
+            _builtIn = p[2] <= p[0] && p[3] <= p[1];
             conv = nn.Conv2d(weight.shape[1], weight.shape[0], (weight.shape[2], weight.shape[3]),
                 stride: (spec.Stride[0], spec.Stride[1]),
-                padding: _builtIn ? (spec.Pads[0], spec.Pads[1]) : (0, 0), bias: false);
+                padding: _builtIn ? (p[0], p[1]) : (0, 0), bias: false);
             using (torch.no_grad()) conv.weight!.copy_(weight);
             RegisterComponents();
         }
@@ -300,18 +325,28 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
 
         public override Tensor forward(Tensor x)
         {
-            if (_builtIn) return conv.call(x);
-            long EndPad(int axis, long size)
+            var (k, s, p) = (_spec.Kernel, _spec.Stride, _spec.Pads);
+            long h = OutSize(x.shape[2], k[0], s[0], p[0], p[2], _matchCeil);
+            long w = OutSize(x.shape[3], k[1], s[1], p[1], p[3], _matchCeil);
+            if (_builtIn)
             {
-                long end = _spec.Pads[axis + 2];
-                if (!_matchCeil) return end;
-                long s = _spec.Stride[axis], target = (size + s - 1) / s;
-                return Math.Max(end, (target - 1) * s + _spec.Kernel[axis] - size - _spec.Pads[axis]);
+                var y = conv.call(x);
+                if (y.shape[2] < h || y.shape[3] < w) { y.Dispose(); return Padded(x, h, w); }
+                return CutTo(y, h, w);
             }
-            long top = _spec.Pads[0], left = _spec.Pads[1], bottom = EndPad(0, x.shape[2]), right = EndPad(1, x.shape[3]);
-            if (top == 0 && left == 0 && bottom == 0 && right == 0) return conv.call(x);
-            using var padded = F.pad(x, new[] { left, right, top, bottom });
-            return conv.call(padded);
+            return Padded(x, h, w);
+        }
+
+        // General path: explicit zero padding to exactly the output size h x w.
+        Tensor Padded(Tensor x, long h, long w)
+        {
+            var (k, s, p) = (_spec.Kernel, _spec.Stride, _spec.Pads);
+            long bottom = (h - 1) * s[0] + k[0] - x.shape[2] - p[0];
+            long right = (w - 1) * s[1] + k[1] - x.shape[3] - p[1];
+            using var padded = F.pad(x, new[] { p[1], right, p[0], bottom });
+            return _builtIn
+                ? F.conv2d(padded, conv.weight!, strides: new[] { s[0], s[1] })
+                : conv.call(padded);
         }
     }
 
@@ -324,17 +359,20 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
         public Stem(PaddedConv conv, BatchNorm2d bn, PoolSpec pool) : base(nameof(Stem))
         {
             this.conv = conv; this.bn = bn; _pool = pool;
+            var p = pool.Pads;
+            if (p[2] > p[0] || p[3] > p[1] || 2 * p[0] > pool.Kernel[0] || 2 * p[1] > pool.Kernel[1])
+                throw new OnnxFormatException($"max pool pads [{string.Join(",", p)}] with kernel [{string.Join(",", pool.Kernel)}] are not supported.");
             RegisterComponents();
         }
 
         public Tensor conv_bn(Tensor x) => bn.call(conv.call(x));
 
-        /// <summary>Max pool with the export's explicit pads; padding is -inf so it never wins the max.</summary>
+        /// <summary>Max pool with the export's pads (ONNX pads a max pool with -inf, as PyTorch does).</summary>
         public Tensor pool(Tensor x)
         {
-            var p = _pool.Pads;
-            using var padded = F.pad(x, new[] { p[1], p[3], p[0], p[2] }, value: double.NegativeInfinity);
-            return F.max_pool2d(padded, new[] { _pool.Kernel[0], _pool.Kernel[1] }, new[] { _pool.Stride[0], _pool.Stride[1] });
+            var (k, s, p) = (_pool.Kernel, _pool.Stride, _pool.Pads);
+            var y = F.max_pool2d(x, new[] { k[0], k[1] }, new[] { s[0], s[1] }, new[] { p[0], p[1] });
+            return CutTo(y, OutSize(x.shape[2], k[0], s[0], p[0], p[2], false), OutSize(x.shape[3], k[1], s[1], p[1], p[3], false));
         }
 
         public override Tensor forward(Tensor x) => pool(F.relu(conv_bn(x)));
