@@ -173,7 +173,7 @@ public sealed class ResNet18BackboneTests(BackboneFixture fx, ITestOutputHelper 
         var reference = OrtReference.Run(session, "Input247", x)["Pooling395_Output_0"];
         var (abs, _, _) = OrtReference.Compare(fx.Model.forward(x).reshape(1, 512, 1, 1), reference);
         Assert.True(abs <= Tolerance, $"timed forward differs from ONNX Runtime by {abs:E3}");
-        output.WriteLine($"forward 1x3x224x224, no_grad, {torch.get_num_threads()} torch threads: TorchSharp median {ts[3]:F4} s (min {ts[0]:F4}); ONNX Runtime median {ort[3]:F4} s (min {ort[0]:F4}); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        output.WriteLine($"forward 1x3x224x224, no_grad, {torch.get_num_threads()} torch threads: TorchSharp median {ts[3]:F4} s (min {ts[0]:F4}); ONNX Runtime median {ort[3]:F4} s (min {ort[0]:F4}); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}");
         var xg = x.clone().requires_grad_(true);
         var bt = new List<double>();
         for (int i = 0; i < 3; i++)
