@@ -15,7 +15,8 @@ namespace InputGradients.Interactive;
 public static partial class Notebook
 {
     /// <summary>
-    /// Assemblies whose types notebook cells use directly. <c>#r</c> of this assembly makes the kernel load
+    /// Assemblies whose types notebook cells use directly (FSharp.Core is the 10.1 that Plotly.NET was built against;
+    /// at run time the kernel's 10.0 serves, see Notebook.Runtime.cs). <c>#r</c> of this assembly makes the kernel load
     /// them at run time, but the C# compiler of later cells also needs them as references.
     /// </summary>
     static readonly string[] CellReferences =
@@ -48,9 +49,10 @@ public static partial class Notebook
     {
         var kernel = KernelInvocationContext.Current?.HandlingKernel;
         if (kernel is null) return; // not inside a notebook (a test or a console program): nothing to do
-        // CSharpKernel.AddAssemblyReferences is public, but binding it by reflection keeps this assembly free of
-        // a compile-time dependency on the kernel's own C# package (whose version is the tool's, not ours).
-        var add = kernel.GetType().GetMethod("AddAssemblyReferences", [typeof(IEnumerable<string>)]);
+        // CSharpKernel.AddAssemblyReferences(IEnumerable<string>) is what `#r "path"` uses; binding it by reflection
+        // keeps this assembly free of a compile-time dependency on the kernel's own C# package (the tool's version).
+        var add = kernel.GetType().GetMethod("AddAssemblyReferences",
+            BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(IEnumerable<string>)]);
         if (add is null)
             throw new InvalidOperationException(
                 $"The '{kernel.Name}' kernel cannot take assembly references; run this notebook with the C# kernel (.NET Interactive).");
@@ -61,6 +63,6 @@ public static partial class Notebook
             throw new FileNotFoundException(
                 $"The notebook library is incomplete ({string.Join(", ", missing.Select(Path.GetFileName))} missing in {folder}). " +
                 "Rebuild it with `./run build` (or `dotnet build lib/InputGradients.Interactive`).");
-        add.Invoke(kernel, [paths]);
+        if (add.Invoke(kernel, [paths]) is Task task) task.GetAwaiter().GetResult();
     }
 }
