@@ -54,7 +54,8 @@ public static partial class Notebook
         Formatter.SetPreferredMimeTypesFor(typeof(ProgressState), "text/html", "text/plain");
     }
 
-    static string DisplayMath(IHasLatex value) => "$$" + value.ToLatex() + "$$";
+    // One line: markdown maths renderers end $$…$$ at a line break (a blank line would even end the paragraph).
+    static string DisplayMath(IHasLatex value) => "$$" + value.ToLatex().ReplaceLineEndings(" ") + "$$";
 
     static string ChartFragment(GenericChart chart)
     {

@@ -61,12 +61,13 @@ public class NotebookFormatterTests
         var events = await Run("""
             class Eq : InputGradients.Display.IHasLatex
             {
-                public string ToLatex() => @"x^2 + 1";
+                public string ToLatex() => "x^2\n+ 1";
                 public override string ToString() => "x^2 + 1";
             }
             new Eq()
             """);
         var values = Displayed(events);
+        // Line breaks become spaces: markdown maths must stay on one line.
         Assert.Equal("$$x^2 + 1$$", values.Single(v => v.MimeType == "text/latex").Value);
         Assert.Equal("$$x^2 + 1$$", values.Single(v => v.MimeType == "text/markdown").Value);
     }
