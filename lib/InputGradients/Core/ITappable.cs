@@ -1,0 +1,22 @@
+using static TorchSharp.torch;
+
+namespace InputGradients.Core;
+
+/// <summary>
+/// A model that hands out intermediate results directly, so layer methods and layer targets need no hooks.
+/// </summary>
+/// <remarks>
+/// <see cref="forward_features"/> returns a tensor for each requested name; the name <see cref="Output"/> stands
+/// for the model's final output. The returned tensors must be part of the autograd graph of <c>x</c>.
+/// </remarks>
+public interface ITappable
+{
+    /// <summary>Name of the model's final output in <see cref="forward_features"/>.</summary>
+    public const string Output = "output";
+
+    /// <summary>The taps that <see cref="forward_features"/> accepts (without <see cref="Output"/>).</summary>
+    IReadOnlyList<string> tap_names { get; }
+
+    /// <summary>Runs the model on <paramref name="x"/> (N×C×H×W) and returns the named intermediate results.</summary>
+    Dictionary<string, Tensor> forward_features(Tensor x, params string[] names);
+}
