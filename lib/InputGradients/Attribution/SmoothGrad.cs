@@ -17,7 +17,7 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
     public int Samples { get; init; } = 50;
     /// <summary>σ / (x_max − x_min) per example (the paper's "noise level", 10–20% works well).</summary>
     public double NoiseLevel { get; init; } = 0.15;
-    /// <summary>Seed of the noise generator: the same seed gives the same result.</summary>
+    /// <summary>Seed of the noise generator: the same seed gives the same result, batched or one example at a time.</summary>
     public long Seed { get; init; } = 0;
     /// <summary>Average the squared attributions (SmoothGrad-Squared) instead.</summary>
     public bool Squared { get; init; }
@@ -35,7 +35,10 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
         Tensor? sum = null;
         for (int s = 0; s < Samples; s++) {
             using var inner_scope = torch.NewDisposeScope();
-            var noisy = x + torch.randn(x.shape, dtype: x.dtype, device: x.device, generator: gen) * sigma;
+            // One noise draw per sample, shared by the examples of the batch, so that an example's result does not
+            // depend on the rest of its batch (batched == one at a time).
+            var shape = (long[])x.shape.Clone(); shape[0] = 1;
+            var noisy = x + torch.randn(shape, dtype: x.dtype, device: x.device, generator: gen) * sigma;
             var a = inner.attribute(noisy, target);
             if (Squared) a = a * a;
             if (sum is null) sum = a.MoveToOuterDisposeScope();
