@@ -76,14 +76,18 @@ public static class ClassVisualization
             throw new ArgumentException($"ClassVisualization: ClampLow/ClampHigh need {c} values (one per channel).");
         using var guard = new ModelGuard(model);
         using var scope = torch.NewDisposeScope();
+        // Noise in the model's dtype and on its device (float64 models get float64 images).
+        var p0 = model.parameters().FirstOrDefault();
+        var dtype = p0?.dtype ?? ScalarType.Float32;
+        var device = p0?.device ?? torch.CPU;
         var img = o.InitialImage is { } init
             ? init.detach().clone()
-            : torch.randn(shape, generator: new torch.Generator((ulong)o.Seed)) * o.InitScale;
+            : (torch.randn(shape, dtype: ScalarType.Float32, generator: new torch.Generator((ulong)o.Seed)) * o.InitScale).to(dtype, device);
         var rng = new Random((int)o.Seed);
         var frames = new List<(int, Tensor)>();
         var objectives = new List<double>();
-        Tensor? low = o.ClampLow is null ? null : torch.tensor(o.ClampLow, dtype: img.dtype).view(1, -1, 1, 1);
-        Tensor? high = o.ClampHigh is null ? null : torch.tensor(o.ClampHigh, dtype: img.dtype).view(1, -1, 1, 1);
+        Tensor? low = o.ClampLow is null ? null : torch.tensor(o.ClampLow, dtype: img.dtype, device: img.device).view(1, -1, 1, 1);
+        Tensor? high = o.ClampHigh is null ? null : torch.tensor(o.ClampHigh, dtype: img.dtype, device: img.device).view(1, -1, 1, 1);
 
         for (int t = 0; t < o.Iterations; t++) {
             using (var step = torch.NewDisposeScope()) {
@@ -92,8 +96,8 @@ public static class ClassVisualization
                 var xi = ImageTransforms.jitter(img, ox, oy).requires_grad_(true);
                 var score = Gradients.forward_scores(model, xi, target).sum();
                 var objective = score - o.L2Reg * xi.pow(2).sum();
-                objectives.Add(objective.item<float>());
-                o.Progress?.Report(new ClassVisualizationProgress(t, o.Iterations, score.item<float>(), objectives[^1]));
+                objectives.Add(objective.to_type(ScalarType.Float64).item<double>());
+                o.Progress?.Report(new ClassVisualizationProgress(t, o.Iterations, score.to_type(ScalarType.Float64).item<double>(), objectives[^1]));
                 var g = torch.autograd.grad(new[] { objective }, new[] { xi })[0];
                 if (o.NormalizeGradient) g = g / g.norm().clamp_min(1e-12);
                 using (torch.no_grad()) {

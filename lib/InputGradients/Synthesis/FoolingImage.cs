@@ -45,7 +45,7 @@ public static class FoolingImage
             var output = model.call(xi);
             var score = target.scores(output, new Dictionary<string, Tensor>(), 1);
             predicted = output.argmax(1).item<long>();
-            progress?.Report(new FoolingProgress(it, max_iter, score.item<float>(), predicted));
+            progress?.Report(new FoolingProgress(it, max_iter, score.to_type(ScalarType.Float64).item<double>(), predicted));
             if (predicted == target_y || it == max_iter) break;
             var g = torch.autograd.grad(new[] { score.sum() }, new[] { xi })[0];
             var norm = g.norm();
