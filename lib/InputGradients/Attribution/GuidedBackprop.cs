@@ -33,6 +33,17 @@ public sealed class GuidedBackprop(nn.Module<Tensor, Tensor> model) : IAttributi
     /// <summary>Names of the ReLU modules guided in the last run.</summary>
     public IReadOnlyList<string> GuidedRelus { get; private set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The attributions N×C×H×W as an image N×H×W×C (channels last, as the original returned it), scaled to [0, 1]
+    /// per example by min-max.
+    /// </summary>
+    public static Tensor to_image(Tensor attributions)
+    {
+        if (attributions.dim() != 4) throw new ArgumentException($"to_image: expected N×C×H×W, got [{string.Join(",", attributions.shape)}].");
+        using var scope = torch.NewDisposeScope();
+        return LayerAttribution.normalize_per_example(attributions).permute(0, 2, 3, 1).contiguous().MoveToOuterDisposeScope();
+    }
+
     public Tensor attribute(Tensor inputs, Target target)
     {
         Gradients.check_batch(inputs, nameof(GuidedBackprop));

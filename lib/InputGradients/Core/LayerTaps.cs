@@ -46,13 +46,17 @@ public static class LayerTaps
         if (layers.Length == 0) return (model.call(x), new());
 
         if (model is ITappable tappable) {
-            var unknown = layers.Where(l => !tappable.tap_names.Contains(l)).ToArray();
+            var known = tappable.tap_names;
+            var unknown = known is null ? Array.Empty<string>() : layers.Where(l => !known.Contains(l)).ToArray();
             if (unknown.Length == 0) {
                 var names = need_output ? layers.Append(ITappable.Output).ToArray() : layers;
                 var taps = tappable.forward_features(x, names);
                 Tensor? output = null;
                 if (need_output && !taps.Remove(ITappable.Output, out output))
-                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return '{ITappable.Output}'.");
+                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return '{ITappable.Output}' (the model's output), which this target needs.");
+                var absent = layers.Where(l => !taps.ContainsKey(l)).ToArray();
+                if (absent.Length > 0)
+                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return {string.Join(", ", absent.Select(a => $"'{a}'"))}.");
                 return (output, taps);
             }
             // Fall through to hooks for names that are submodules rather than taps.

@@ -46,6 +46,9 @@ public class GradientTests
         Assert.Equal(new[] { 3.0, 1.0 }, sal.data<double>().ToArray());
         using var gb = new GuidedBackprop(model).attribute(x, 0);
         Assert.Equal(new[] { 3.0, 0.0 }, gb.data<double>().ToArray());
+        using var img = GuidedBackprop.to_image(gb);
+        Assert.Equal(new long[] { 1, 1, 2, 1 }, img.shape);
+        Assert.Equal(new[] { 1.0, 0.0 }, img.data<double>().ToArray());
         // Layer "conv": A = (1, 2), dout/dA = (3, −1), w = mean = 1, CAM = relu(1·A) = (1, 2).
         using var cam = new GradCam(model, "conv").attribute(x, 0);
         Assert.Equal(new long[] { 1, 1, 1, 2 }, cam.shape);
