@@ -51,6 +51,15 @@ public abstract record Target
 
     public static Target Class(long index) => new ClassIndex(index);
     public static Target Classes(params long[] indices) => new PerExample(indices);
+
+    /// <summary>One class per example from an integer label tensor of shape N (e.g. a batch's labels).</summary>
+    public static Target Classes(Tensor labels)
+    {
+        if (labels.dim() != 1 || labels.is_floating_point())
+            throw new ArgumentException($"Target.Classes: labels must be an integer tensor of shape N, got {labels.dtype} [{string.Join(",", labels.shape)}].");
+        using var l = labels.to_type(ScalarType.Int64).cpu();
+        return new PerExample(l.data<long>().ToArray());
+    }
     public static Target Output(Func<Tensor, Tensor> score, string description = "score of the output") => new OutputScore(score, description);
     public static Target OfLayer(string layer, Func<Tensor, Tensor> score, string description) => new LayerScore(layer, score, description);
 

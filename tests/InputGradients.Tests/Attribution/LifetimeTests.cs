@@ -104,6 +104,15 @@ public class LifetimeTests
     }
 
     [Fact]
+    public void Label_tensors_make_per_example_targets()
+    {
+        using var labels = torch.tensor(new long[] { 1, 3 });
+        Assert.Equal(new long[] { 1, 3 }, ((Target.PerExample)Target.Classes(labels)).Indices);
+        using var bad = torch.tensor(new[] { 1.0f });
+        Assert.Throws<ArgumentException>(() => Target.Classes(bad));
+    }
+
+    [Fact]
     public void Input_requires_grad_is_kept_when_set()
     {
         var model = RefNet.Load();
@@ -122,6 +131,10 @@ public class LifetimeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new GradCam(model, "block").attribute(x, bad));
         Assert.Throws<ArgumentOutOfRangeException>(() => new GuidedBackprop(model).attribute(x, bad));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LayerConductance(model, "conv2") { Steps = 2 }.attribute(x, bad));
+        // The model itself throws (4 channels for a 3-channel conv) while hooks are in place.
+        using var wrong = torch.zeros(2, 4, 8, 8, dtype: ScalarType.Float64);
+        Assert.ThrowsAny<Exception>(() => new GradCam(model, "block").attribute(wrong, Y));
+        Assert.ThrowsAny<Exception>(() => new GuidedBackprop(model).attribute(wrong, Y));
         Assert.Equal(0, AllHooks(model));
         Assert.Equal(0, HookScope.LiveHooks);
         Assert.True(((ReLU)model.named_modules().First(m => m.name == "relu2").module).inplace);
