@@ -35,6 +35,17 @@ public static class LayerAttribution
             : nn.functional.interpolate(maps, new[] { height, width }, mode: mode, align_corners: false);
     }
 
+    /// <summary>A layer method's maps (N×1×h×w) brought to the inputs' H×W by bilinear interpolation.</summary>
+    /// <example><code>
+    /// using var heat = new LayerConductance(model, "features.3").attribute_at_input_size(x, Target.Classes(y));
+    /// </code></example>
+    public static Tensor attribute_at_input_size(this ILayerAttribution method, Tensor inputs, Target target)
+    {
+        using var scope = torch.NewDisposeScope();
+        var maps = method.attribute(inputs, target);
+        return interpolate(maps, inputs.shape[^2], inputs.shape[^1]).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Scales each map to [0, 1] (min-max per example; a constant map becomes 0).</summary>
     public static Tensor normalize_per_example(Tensor maps)
     {

@@ -153,4 +153,21 @@ public class GradientTests
             Assert.Equal((Score(p) - Score(m)) / 2e-6, ga[i], 7);
         }
     }
+
+    [Fact]
+    public void Layer_maps_are_brought_to_input_size()
+    {
+        var model = RefNet.Load();
+        using var x = Fixtures.Tensor("input", new long[] { 2, 3, 8, 8 });
+        var method = new LayerActivation(model, "block");
+        using var small = method.attribute(x, 0);
+        Assert.Equal(new long[] { 2, 1, 4, 4 }, small.shape);
+        using var big = method.attribute_at_input_size(x, 0);
+        Assert.Equal(new long[] { 2, 1, 8, 8 }, big.shape);
+        // Bilinear ×2 with align_corners=false: output pixel (1, 1) sits at source (0.25, 0.25).
+        var s = small.data<double>().ToArray();
+        double expected = 0.75 * 0.75 * s[0] + 0.75 * 0.25 * s[1] + 0.25 * 0.75 * s[4] + 0.25 * 0.25 * s[5];
+        Assert.Equal(expected, big[0, 0, 1, 1].item<double>(), 12);
+        Assert.Equal(s[0], big[0, 0, 0, 0].item<double>(), 12);   // corners clamp to the first source pixel
+    }
 }
