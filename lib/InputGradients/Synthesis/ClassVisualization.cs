@@ -6,10 +6,10 @@ namespace InputGradients.Synthesis;
 
 /// <summary>
 /// Settings of <see cref="ClassVisualization.create"/>. Defaults are the original assignment's, for SqueezeNet with
-/// inputs normalised by the ImageNet mean and standard deviation. For a model whose input space is different (the
-/// ResNet-18 backbone takes 0-255 BGR minus the mean), rescale: multiply <see cref="InitScale"/>,
-/// <see cref="ClampLow"/>/<see cref="ClampHigh"/> and <see cref="LearningRate"/> by the scale factor (~58 for 0-255)
-/// and divide <see cref="L2Reg"/> by it, else the L2 term dominates and the image stays flat grey.
+/// inputs normalised by the ImageNet mean and standard deviation (about unit scale). For a model whose inputs live on
+/// another scale (the ResNet-18 backbone takes 0-255 BGR minus the mean: about 58 times larger), use
+/// <see cref="for_input_scale"/>: with x' = s·x the same run needs InitScale·s, LearningRate·s², L2Reg/s² and clamp
+/// bounds·s, otherwise the L2 term dominates and the image stays flat grey.
 /// </summary>
 public sealed record ClassVisualizationOptions
 {
@@ -37,7 +37,30 @@ public sealed record ClassVisualizationOptions
     /// <summary>Divide the gradient by its L2 norm before the step (off in the original).</summary>
     public bool NormalizeGradient { get; init; }
     public long Seed { get; init; } = 0;
+    /// <summary>Element type of the image (default: that of the model's first parameter, else float32).</summary>
+    public ScalarType? DType { get; init; }
     public IProgress<ClassVisualizationProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// The same optimisation for a model that takes inputs <paramref name="s"/> times larger (x' = s·x): the result is
+    /// then s times the result of these options on the unscaled model. Scales InitScale and the clamp bounds by s,
+    /// LearningRate by s² (the gradient shrinks by s and the step must grow by s) and L2Reg by 1/s².
+    /// </summary>
+    /// <example><code>
+    /// var o = new ClassVisualizationOptions { ClampLow = low255, ClampHigh = high255 }.for_input_scale(58.0);
+    /// </code></example>
+    public ClassVisualizationOptions for_input_scale(double s)
+    {
+        if (!(s > 0)) throw new ArgumentOutOfRangeException(nameof(s), $"The scale must be positive, got {s}.");
+        return this with {
+            InitScale = InitScale * s,
+            LearningRate = LearningRate * s * s,
+            L2Reg = L2Reg / (s * s),
+            ClampLow = ClampLow?.Select(v => v * s).ToArray(),
+            ClampHigh = ClampHigh?.Select(v => v * s).ToArray(),
+            InitialImage = null,
+        };
+    }
 }
 
 /// <summary>Progress of <see cref="ClassVisualization.create"/>: iteration and objective value before the step.</summary>
@@ -78,11 +101,11 @@ public static class ClassVisualization
         using var scope = torch.NewDisposeScope();
         // Noise in the model's dtype and on its device (float64 models get float64 images).
         var p0 = model.parameters().FirstOrDefault();
-        var dtype = p0?.dtype ?? ScalarType.Float32;
+        var dtype = o.DType ?? p0?.dtype ?? ScalarType.Float32;
         var device = p0?.device ?? torch.CPU;
         var img = o.InitialImage is { } init
             ? init.detach().clone()
-            : (torch.randn(shape, dtype: ScalarType.Float32, generator: new torch.Generator((ulong)o.Seed)) * o.InitScale).to(dtype, device);
+            : torch.randn(shape, dtype: ScalarType.Float32, generator: new torch.Generator((ulong)o.Seed)).to(dtype, device) * o.InitScale;
         var rng = new Random((int)o.Seed);
         var frames = new List<(int, Tensor)>();
         var objectives = new List<double>();

@@ -54,4 +54,27 @@ public class ClassVisualizationTests
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad && p.grad is null));
         Assert.False(model.training);
     }
+
+    private sealed class ScaledInput : nn.Module<Tensor, Tensor>
+    {
+        private readonly RefNet inner;
+        private readonly double s;
+        public ScaledInput(RefNet inner, double s) : base("ScaledInput") { this.inner = inner; this.s = s; RegisterComponents(); }
+        public override Tensor forward(Tensor x) => inner.call(x / s);
+    }
+
+    [Fact]
+    public void Rescaled_options_give_the_scaled_image_on_a_rescaled_model()
+    {
+        var model = RefNet.Load();
+        var o = new ClassVisualizationOptions { Shape = Small, Iterations = 20, LearningRate = 2, Seed = 6, ShowEvery = 10 };
+        const double s = 58.0;
+        var scaled = new ScaledInput(model, s);
+        using var a = ClassVisualization.create(3, model, o);
+        using var b = ClassVisualization.create(3, scaled, o.for_input_scale(s));
+        using var expected = a.Image * s;
+        using var err = (b.Image - expected).abs().max();
+        Assert.True(b.Image.allclose(expected, rtol: 1e-8, atol: 1e-8), $"x' = s·x should hold through jitter, ascent, clamp and blur; max error {err.item<double>()}");
+        for (int i = 0; i < a.Objectives.Count; i++) Assert.Equal(a.Objectives[i], b.Objectives[i], 8);
+    }
 }
