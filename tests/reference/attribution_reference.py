@@ -106,6 +106,16 @@ def grad_cam(model, x, y, layer):
     return small, norm
 
 
+def grad_cam_plus_plus(model, x, y, layer):
+    # Chattopadhyay et al. 2018, eq. 19 with exp(score) (as pytorch-grad-cam), without its epsilon.
+    a, g = layer_grad(model, x, y, layer)
+    g2, g3 = g ** 2, g ** 3
+    denom = 2 * g2 + a.sum(dim=(2, 3), keepdim=True) * g3
+    alpha = torch.where(denom != 0, g2 / torch.where(denom != 0, denom, torch.ones_like(denom)), torch.zeros_like(denom))
+    w = (alpha * F.relu(g)).sum(dim=(2, 3), keepdim=True)
+    return F.relu((w * a).sum(1, keepdim=True))
+
+
 def conductance(model, x, y, layer, steps):
     alphas = np.linspace(0, 1, steps + 1)
     ys, gs = [], []
@@ -154,6 +164,7 @@ def main():
         ref[f"gradcam_{layer}_small"] = small.flatten().tolist()
         ref[f"gradcam_{layer}_shape"] = list(small.shape)
         ref[f"gradcam_{layer}_upsampled"] = big.flatten().tolist()
+    ref["gradcampp_block_small"] = grad_cam_plus_plus(model, x, y, "block").flatten().tolist()
     ref["conductance_conv2_20"] = conductance(model, x, y, "conv2", 20).flatten().tolist()
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(ref, f)

@@ -170,4 +170,25 @@ public class GradientTests
         Assert.Equal(expected, big[0, 0, 1, 1].item<double>(), 12);
         Assert.Equal(s[0], big[0, 0, 0, 0].item<double>(), 12);   // corners clamp to the first source pixel
     }
+
+    [Fact]
+    public void SmoothGrad_of_a_locally_linear_model_is_its_gradient_and_is_seeded()
+    {
+        // Far from the ReLU kinks (noise σ = 1% of the range), the gradient is constant: every sample gives (3, −1).
+        var model = new TwoPixelNet(3, -1);
+        using var x = torch.tensor(new[] { 1.0, 2.0 }, dtype: ScalarType.Float64).reshape(1, 1, 1, 2);
+        var sg = new SmoothGrad(new Saliency(model) { Abs = false }) { Samples = 7, NoiseLevel = 0.01, Seed = 3 };
+        using var a = sg.attribute(x, 0);
+        ReferenceTests.AssertClose(new[] { 3.0, -1.0 }, a, 1e-12, "SmoothGrad");
+        using var sq = new SmoothGrad(new Saliency(model) { Abs = false }) { Samples = 7, NoiseLevel = 0.01, Squared = true }.attribute(x, 0);
+        ReferenceTests.AssertClose(new[] { 9.0, 1.0 }, sq, 1e-12, "SmoothGrad-Squared");
+        // Across a kink the mean gradient is between the two sides, and the seed fixes it.
+        var rn = RefNet.Load();
+        using var xr = Fixtures.Tensor("input", new long[] { 2, 3, 8, 8 });
+        using var r1 = new SmoothGrad(new Saliency(rn)) { Samples = 4, Seed = 11 }.attribute(xr, Target.Classes(1, 3));
+        using var r2 = new SmoothGrad(new Saliency(rn)) { Samples = 4, Seed = 11 }.attribute(xr, Target.Classes(1, 3));
+        using var r3 = new SmoothGrad(new Saliency(rn)) { Samples = 4, Seed = 12 }.attribute(xr, Target.Classes(1, 3));
+        Assert.True(r1.eq(r2).all().item<bool>());
+        Assert.False(r1.allclose(r3));
+    }
 }

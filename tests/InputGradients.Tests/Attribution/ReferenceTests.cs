@@ -98,6 +98,16 @@ public class ReferenceTests
     }
 
     [Fact]
+    public void GradCamPlusPlus_matches_pytorch()
+    {
+        var (model, x, y) = Setup();
+        using var cam = new GradCamPlusPlus(model, "block").attribute(x, y);
+        AssertClose(Fixtures.Doubles("gradcampp_block_small"), cam, what: "Grad-CAM++");
+        using var plain = new GradCam(model, "block").attribute(x, y);
+        Assert.False(cam.allclose(plain));   // the weights really differ from Grad-CAM's
+    }
+
+    [Fact]
     public void LayerConductance_matches_pytorch()
     {
         var (model, x, y) = Setup();
