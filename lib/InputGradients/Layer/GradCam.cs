@@ -82,6 +82,10 @@ public sealed class LayerGradCam : GradCam
 /// Guided Grad-CAM (Selvaraju et al. 2017): guided backpropagation (N×C×H×W) times the Grad-CAM map upsampled
 /// to the input and scaled to [0, 1] (N×1×H×W, broadcast over channels). Result: the inputs' shape.
 /// </summary>
+/// <example><code>
+/// using var g = new GuidedGradCam(model, "features.12").attribute(x, Target.Classes(y));   // N×3×H×W
+/// using var img = GuidedBackprop.to_image(g);                                            // N×H×W×3 in [0, 1]
+/// </code></example>
 public sealed class GuidedGradCam(nn.Module<Tensor, Tensor> model, string layer) : IAttribution
 {
     public GradCam GradCam { get; init; } = new GradCam(model, layer);

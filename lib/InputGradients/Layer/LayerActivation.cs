@@ -9,6 +9,11 @@ namespace InputGradients.Layer;
 /// (as the original assignment showed it); <see cref="attribute_channels"/> the full N×C×h×w output.
 /// The target is not used: activations do not depend on it.
 /// </summary>
+/// <example><code>
+/// var la = new LayerActivation(model, "features.3");
+/// using var mean_map = la.attribute_at_input_size(x, 0);     // N×1×H×W
+/// using var all = la.attribute_channels(x);                  // N×C×h×w
+/// </code></example>
 public sealed class LayerActivation(nn.Module<Tensor, Tensor> model, string layer) : ILayerAttribution
 {
     public string Layer { get; } = layer;
