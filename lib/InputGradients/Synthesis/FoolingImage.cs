@@ -49,7 +49,7 @@ public static class FoolingImage
             if (predicted == target_y || it == max_iter) break;
             var g = torch.autograd.grad(new[] { score.sum() }, new[] { xi })[0];
             var norm = g.norm();
-            if (norm.item<double>() == 0) break;   // flat score: no direction to go
+            if (norm.to_type(ScalarType.Float64).item<double>() == 0) break;   // flat score: no direction to go
             using (torch.no_grad()) x.add_(g * (lr / norm));
             it++;
         }

@@ -15,7 +15,7 @@ public class ReferenceTests
 
     internal static void AssertClose(double[] expected, Tensor actual, double tol = Tol, string what = "")
     {
-        var a = actual.to(ScalarType.Float64).contiguous().data<double>().ToArray();
+        var a = actual.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
         Assert.Equal(expected.Length, a.Length);
         double worst = 0; int at = -1;
         for (int i = 0; i < a.Length; i++) {
@@ -114,5 +114,32 @@ public class ReferenceTests
         var lc = new LayerConductance(model, "conv2") { Steps = 20 };
         using var c = lc.attribute_channels(x, y);
         AssertClose(Fixtures.Doubles("conductance_conv2_20"), c, what: "conductance");
+    }
+
+    /// <summary>The models the library serves are float32: the same methods in float32 against the float64 reference.</summary>
+    [Fact]
+    public void Float32_models_agree_with_the_reference_within_1e_5()
+    {
+        var model = RefNet.Load();
+        model.to(ScalarType.Float32);
+        using var x = Fixtures.Tensor("input", Shape).to_type(ScalarType.Float32);
+        var y = Target.Classes(Fixtures.Longs("target"));
+        const double tol = 1e-5;
+        var checks = new (string key, Func<Tensor> run)[] {
+            ("gradient", () => new Saliency(model) { Abs = false }.attribute(x, y)),
+            ("saliency_map", () => Saliency.compute_saliency_maps(x, y, model)),
+            ("ig_trapezoid_16", () => new IntegratedGradients(model, new(16, IntegrationMethod.RiemannTrapezoid, InternalBatchSize: 5)).attribute(x, y)),
+            ("ig_gausslegendre_10", () => new IntegratedGradients(model, new(10)).attribute(x, y)),
+            ("guided_backprop", () => new GuidedBackprop(model).attribute(x, y)),
+            ("gradcam_block_small", () => new GradCam(model, "block").attribute(x, y)),
+            ("gradcam_conv2_upsampled", () => new GradCam(model, "conv2").cam(x, y)),
+            ("gradcampp_block_small", () => new GradCamPlusPlus(model, "block").attribute(x, y)),
+            ("conductance_conv2_20", () => new LayerConductance(model, "conv2") { Steps = 20 }.attribute_channels(x, y)),
+        };
+        foreach (var (key, run) in checks) {
+            using var r = run();
+            Assert.Equal(ScalarType.Float32, r.dtype);
+            AssertClose(Fixtures.Doubles(key), r, tol, key + " (float32)");
+        }
     }
 }

@@ -77,4 +77,17 @@ public class ClassVisualizationTests
         Assert.True(b.Image.allclose(expected, rtol: 1e-8, atol: 1e-8), $"x' = s·x should hold through jitter, ascent, clamp and blur; max error {err.item<double>()}");
         for (int i = 0; i < a.Objectives.Count; i++) Assert.Equal(a.Objectives[i], b.Objectives[i], 8);
     }
+
+    [Fact]
+    public void Float32_models_get_float32_images_with_progress_reports()
+    {
+        var model = RefNet.Load();
+        model.to(ScalarType.Float32);
+        var reports = new List<ClassVisualizationProgress>();
+        var o = new ClassVisualizationOptions { Shape = Small, Iterations = 5, Progress = new SyncProgress<ClassVisualizationProgress>(reports.Add) };
+        using var r = ClassVisualization.create(1, model, o);
+        Assert.Equal(ScalarType.Float32, r.Image.dtype);
+        Assert.Equal(new[] { 0, 1, 2, 3, 4 }, reports.Select(p => p.Iteration).ToArray());
+        Assert.Equal(r.Objectives, reports.Select(p => p.Objective).ToArray());
+    }
 }

@@ -48,6 +48,23 @@ public class FoolingImageTests
         Assert.True(dx.allclose(expected, rtol: 1e-9, atol: 1e-12));
     }
 
+    [Theory]
+    [InlineData(10.0, 1)]
+    [InlineData(0.4, 3)]    // score₂ = 0.4k must pass score₀ = 1: k = 3
+    [InlineData(0.25, 5)]   // 0.25·4 = 1 ties (argmax picks class 0), 0.25·5 wins
+    public void Handmade_linear_classifier_is_fooled_in_the_hand_computed_number_of_steps(double lr, int steps)
+    {
+        // scores = I₃ₓ₄·x: at x = e₀ the class is 0; the gradient of score 2 is e₂, so each step adds lr·e₂.
+        var model = nn.Linear(4, 3, hasBias: false);
+        using (torch.no_grad()) model.weight!.copy_(torch.eye(3, 4));
+        using var x = torch.tensor(new float[] { 1, 0, 0, 0 }).reshape(1, 4, 1, 1);
+        var net = nn.Sequential(nn.Flatten(), model);
+        using var r = FoolingImage.make(x, 2, net, lr: lr);
+        Assert.True(r.Succeeded);
+        Assert.Equal(steps, r.Iterations);
+        ReferenceTests.AssertClose(new[] { 1.0, 0, lr * steps, 0 }, r.Image, 1e-6, "fooling image");
+    }
+
     [Fact]
     public void Already_fooled_images_take_no_step()
     {
