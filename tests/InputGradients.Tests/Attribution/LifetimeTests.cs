@@ -104,6 +104,24 @@ public class LifetimeTests
     }
 
     [Fact]
+    public void BatchNorm_statistics_survive_attribution_in_training_mode()
+    {
+        var model = nn.Sequential(("conv", nn.Conv2d(3, 4, 3)), ("bn", nn.BatchNorm2d(4)), ("relu", nn.ReLU()), ("flat", nn.Flatten()), ("fc", nn.Linear(4 * 6 * 6, 3)));
+        model.train();
+        var bn = (BatchNorm2d)model.named_modules().First(m => m.name == "bn").module;
+        using var mean = bn.running_mean!.clone();
+        using var x = torch.randn(2, 3, 8, 8);
+        using (var a = new Saliency(model).attribute(x, 0)) { }
+        using (var b = new IntegratedGradients(model, new(4)).attribute(x, 0)) { }
+        using (var c = new GradCam(model, "bn").attribute(x, 0)) { }
+        Assert.True(bn.running_mean!.eq(mean).all().item<bool>(), "running_mean changed");
+        Assert.Equal(0, bn.num_batches_tracked!.item<long>());
+        Assert.True(model.training);
+        using (torch.no_grad()) model.call(x).Dispose();   // and without the guard it would change
+        Assert.False(bn.running_mean!.eq(mean).all().item<bool>());
+    }
+
+    [Fact]
     public void Label_tensors_make_per_example_targets()
     {
         using var labels = torch.tensor(new long[] { 1, 3 });
