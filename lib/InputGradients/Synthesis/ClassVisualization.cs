@@ -116,7 +116,7 @@ public static class ClassVisualization
             using (var step = torch.NewDisposeScope()) {
                 int ox = rng.Next(0, o.MaxJitter + 1), oy = rng.Next(0, o.MaxJitter + 1);
                 using var enable = torch.enable_grad();
-                var xi = ImageTransforms.jitter(img, ox, oy).requires_grad_(true);
+                var xi = ClassVisualizationTransforms.jitter(img, ox, oy).requires_grad_(true);
                 var score = Gradients.forward_scores(model, xi, target).sum();
                 var objective = score - o.L2Reg * xi.pow(2).sum();
                 objectives.Add(objective.to_type(ScalarType.Float64).item<double>());
@@ -125,10 +125,10 @@ public static class ClassVisualization
                 if (o.NormalizeGradient) g = g / g.norm().clamp_min(1e-12);
                 using (torch.no_grad()) {
                     var moved = xi.detach() + o.LearningRate * g;
-                    img.copy_(ImageTransforms.jitter(moved, -ox, -oy));
+                    img.copy_(ClassVisualizationTransforms.jitter(moved, -ox, -oy));
                     if (low is not null) img.copy_(torch.maximum(img, low));
                     if (high is not null) img.copy_(torch.minimum(img, high));
-                    if (o.BlurEvery > 0 && t % o.BlurEvery == 0) img.copy_(ImageTransforms.gaussian_blur(img, o.BlurSigma));
+                    if (o.BlurEvery > 0 && t % o.BlurEvery == 0) img.copy_(ClassVisualizationTransforms.gaussian_blur(img, o.BlurSigma));
                 }
             }
             if (t == 0 || (o.ShowEvery > 0 && (t + 1) % o.ShowEvery == 0) || t == o.Iterations - 1)

@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 
 namespace InputGradients.Synthesis;
 
-/// <summary>Exact image transforms used by the synthesis loops (N×C×H×W tensors).</summary>
-public static class ImageTransforms
+/// <summary>Exact image transforms of the class-visualisation loop (N×C×H×W tensors): jitter and SciPy-style blur.</summary>
+public static class ClassVisualizationTransforms
 {
     /// <summary>Circular shift by <paramref name="ox"/> pixels along the width and <paramref name="oy"/> along the
     /// height (the original's <c>jitter</c>; negative values undo it). Returns a new tensor.</summary>

@@ -4,20 +4,20 @@ using static TorchSharp.torch;
 
 namespace InputGradients.Tests.Synthesis;
 
-public class ImageTransformsTests
+public class ClassVisualizationTransformsTests
 {
     [Fact]
     public void Jitter_is_a_circular_shift_and_undoes_exactly()
     {
         using var x = torch.arange(2 * 3 * 4, dtype: ScalarType.Float64).reshape(1, 2, 3, 4);
-        using var j = ImageTransforms.jitter(x, 1, 2);   // ox along W, oy along H
+        using var j = ClassVisualizationTransforms.jitter(x, 1, 2);   // ox along W, oy along H
         var a = x.data<double>().ToArray();
         var b = j.data<double>().ToArray();
         for (int c = 0; c < 2; c++)
             for (int h = 0; h < 3; h++)
                 for (int w = 0; w < 4; w++)
                     Assert.Equal(a[c * 12 + ((h - 2 + 3) % 3) * 4 + (w - 1 + 4) % 4], b[c * 12 + h * 4 + w]);
-        using var back = ImageTransforms.jitter(j, -1, -2);
+        using var back = ClassVisualizationTransforms.jitter(j, -1, -2);
         Assert.Equal(a, back.data<double>().ToArray());
     }
 
@@ -25,7 +25,7 @@ public class ImageTransformsTests
     public void Gaussian_kernel_has_scipys_weights_for_sigma_half()
     {
         // SciPy gaussian_filter1d, sigma 0.5, truncate 4: radius 2, weights exp(-2i²) normalised.
-        var k = ImageTransforms.gaussian_kernel(0.5);
+        var k = ClassVisualizationTransforms.gaussian_kernel(0.5);
         double s = 1 + 2 * Math.Exp(-2) + 2 * Math.Exp(-8);
         Assert.Equal(5, k.Length);
         Assert.Equal(1 / s, k[2], 15);
@@ -39,8 +39,8 @@ public class ImageTransformsTests
     {
         var gen = new torch.Generator(3);
         using var x = torch.randn(new long[] { 1, 2, 5, 6 }, dtype: ScalarType.Float64, generator: gen);
-        using var y = ImageTransforms.gaussian_blur(x, 0.8);
-        var k = ImageTransforms.gaussian_kernel(0.8);
+        using var y = ClassVisualizationTransforms.gaussian_blur(x, 0.8);
+        var k = ClassVisualizationTransforms.gaussian_kernel(0.8);
         int r = k.Length / 2, H = 5, W = 6;
         var a = x.data<double>().ToArray();
         var b = y.data<double>().ToArray();
