@@ -73,7 +73,10 @@ public sealed class GuidedBackprop(nn.Module<Tensor, Tensor> model) : IAttributi
         GuidedRelus = relus.Select(r => r.name).Where(fired.Contains).ToArray();
         var missed = relus.Select(r => r.name).Where(n => !fired.Contains(n)).ToArray();
         LastWarnings = missed.Select(n => $"ReLU module '{n}' never ran through call(): its gradient was not guided (the parent may call .forward() on it, or not use it).").ToArray();
-        if (missed.Length > 0 && Strict) {
+        // A tappable model asked for a layer target stops its forward pass at that layer: the ReLUs after it never run
+        // and cannot affect the gradient, so only warn then.
+        var stoppedEarly = target is Target.LayerScore && model is ITappable;
+        if (missed.Length > 0 && Strict && !stoppedEarly) {
             g.Dispose();
             throw new InvalidOperationException("GuidedBackprop: " + string.Join(" ", LastWarnings) +
                 " TorchSharp runs hooks only through call(). Set Strict = false to accept this.");

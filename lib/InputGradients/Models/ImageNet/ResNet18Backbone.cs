@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using InputGradients.Models.Onnx;
 using InputGradients.Models.Onnx.Proto;
 using TorchSharp;
@@ -30,7 +31,7 @@ namespace InputGradients.Models.ImageNet;
 /// 224x224 input (layer4 7x7), while at other sizes the graph returns a map of 7x7-window averages.
 /// </para>
 /// </summary>
-public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
+public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
 {
     readonly Stem stem;
     readonly Stage layer1, layer2, layer3, layer4;
@@ -54,6 +55,9 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
     /// <c>layerK</c> and <c>layerK.pre_relu</c> (the stage's last block), and <c>avgpool</c> (N x 512 x 1 x 1).
     /// </summary>
     public IReadOnlyList<string> TapNames => _tapNames;
+
+    /// <inheritdoc cref="TapNames"/>
+    public IReadOnlyList<string> tap_names => _tapNames;
 
     ResNet18Backbone(OnnxModel model, OnnxModel prep) : base(nameof(ResNet18Backbone))
     {
@@ -140,6 +144,16 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
     public Dictionary<string, Tensor> forward_features(Tensor x, params string[] names)
     {
         if (names.Length == 0) throw new ArgumentException("Name at least one output; see TapNames.", nameof(names));
+        // ITappable.Output ("output") is the model's final output: the pooled features, N x 512.
+        if (names.Contains(ITappable.Output))
+        {
+            var rest = names.Where(n => n != ITappable.Output).Append("avgpool").Distinct().ToArray();
+            var taps = forward_features(x, rest);
+            var output = taps["avgpool"].flatten(1);
+            if (!names.Contains("avgpool")) taps.Remove("avgpool");
+            taps[ITappable.Output] = output;
+            return taps;
+        }
         var wanted = new HashSet<string>(names, StringComparer.Ordinal);
         var unknown = wanted.Where(n => Array.IndexOf(_tapNames, n) < 0).ToList();
         if (unknown.Count > 0)
@@ -159,7 +173,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
 
         var h = stem.conv_bn(x);
         if (Tap("stem.pre_relu", h)) goto done;
-        h = F.relu(h);
+        h = stem.relu.call(h);
         if (Tap("stem.relu", h)) goto done;
         h = stem.pool(h);
         if (Tap("stem", h)) goto done;
@@ -177,7 +191,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
                 if (Tap(prefix + ".relu1", r)) goto done;
                 pre = b.pre_relu(h, r);
                 if (Tap(prefix + ".pre_relu", pre)) goto done;
-                h = F.relu(pre);
+                h = b.relu_b.call(pre);
                 if (Tap(prefix, h)) goto done;
             }
             if (Tap($"layer{k + 1}.pre_relu", pre)) goto done;
@@ -354,6 +368,8 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
     {
         readonly PaddedConv conv;
         readonly BatchNorm2d bn;
+        // A module, not F.relu, so guided backprop (which hooks ReLU modules) reaches it.
+        public readonly ReLU relu = nn.ReLU();
         readonly PoolSpec _pool;
 
         public Stem(PaddedConv conv, BatchNorm2d bn, PoolSpec pool) : base(nameof(Stem))
@@ -375,7 +391,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
             return CutTo(y, OutSize(x.shape[2], k[0], s[0], p[0], p[2], false), OutSize(x.shape[3], k[1], s[1], p[1], p[3], false));
         }
 
-        public override Tensor forward(Tensor x) => pool(F.relu(conv_bn(x)));
+        public override Tensor forward(Tensor x) => pool(relu.call(conv_bn(x)));
     }
 
     internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
@@ -385,6 +401,9 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
         public readonly PaddedConv conv2;
         public readonly BatchNorm2d bn2;
         public readonly Sequential? downsample;
+        // ReLU modules, not F.relu, so guided backprop (which hooks ReLU modules) reaches them.
+        public readonly ReLU relu_a = nn.ReLU();
+        public readonly ReLU relu_b = nn.ReLU();
 
         public BasicBlock(PaddedConv conv1, BatchNorm2d bn1, PaddedConv conv2, BatchNorm2d bn2, Sequential? downsample)
             : base(nameof(BasicBlock))
@@ -393,12 +412,12 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
             RegisterComponents();
         }
 
-        public Tensor relu1(Tensor x) => F.relu(bn1.call(conv1.call(x)));
+        public Tensor relu1(Tensor x) => relu_a.call(bn1.call(conv1.call(x)));
 
         public Tensor pre_relu(Tensor x, Tensor relu1) =>
             bn2.call(conv2.call(relu1)) + (downsample is null ? x : downsample.call(x));
 
-        public override Tensor forward(Tensor x) => F.relu(pre_relu(x, relu1(x)));
+        public override Tensor forward(Tensor x) => relu_b.call(pre_relu(x, relu1(x)));
     }
 
     sealed class Stage : nn.Module<Tensor, Tensor>

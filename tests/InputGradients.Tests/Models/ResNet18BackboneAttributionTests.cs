@@ -1,0 +1,52 @@
+using InputGradients.Attribution;
+using InputGradients.Core;
+using static TorchSharp.torch;
+
+namespace InputGradients.Tests.Models;
+
+/// <summary>The backbone works with the attribution methods: taps without hooks, and ReLU modules guided backprop can reach.</summary>
+public sealed class ResNet18BackboneAttributionTests(BackboneFixture fx) : IClassFixture<BackboneFixture>
+{
+    [Fact]
+    public void Output_tap_is_the_forward_output()
+    {
+        manual_seed(3);
+        var x = randn(1, 3, 64, 64) * 50;
+        using var _ = no_grad();
+        var taps = fx.Model.forward_features(x, ITappable.Output, "layer2");
+        Assert.Equal(new long[] { 1, 512 }, taps[ITappable.Output].shape);
+        Assert.True(taps[ITappable.Output].allclose(fx.Model.forward(x)));
+        Assert.Equal(new long[] { 1, 128, 8, 8 }, taps["layer2"].shape);
+        Assert.False(taps.ContainsKey("avgpool"));
+    }
+
+    [Fact]
+    public void Guided_backprop_reaches_every_relu_of_the_backbone()
+    {
+        manual_seed(4);
+        var x = randn(1, 3, 64, 64) * 50;
+        long channel;
+        using (no_grad()) channel = fx.Model.forward_features(x, "layer4")["layer4"].mean([0, 2, 3]).argmax().item<long>();
+        var target = Target.Channel("layer4", channel); // the most active channel, so the gradient is not zero
+        var guided = new GuidedBackprop(fx.Model);
+        var map = guided.attribute(x, target);
+        // The stem and two ReLUs in each of the 9 blocks.
+        Assert.Equal(19, guided.GuidedRelus.Count);
+        Assert.Empty(guided.LastWarnings);
+        Assert.Equal(x.shape, map.shape);
+        var plain = new Saliency(fx.Model) { Abs = false }.attribute(x, target);
+        var relative = ((map - plain).norm() / plain.norm()).item<float>();
+        Assert.True(relative > 0.1, $"guided backprop is within {relative:P1} of the plain gradient: the ReLUs were not guided");
+    }
+
+    [Fact]
+    public void A_layer_target_before_the_end_guides_the_relus_that_ran_and_warns_about_the_rest()
+    {
+        manual_seed(5);
+        var x = randn(1, 3, 64, 64) * 50;
+        var guided = new GuidedBackprop(fx.Model);
+        guided.attribute(x, Target.Channel("layer3", 7));
+        Assert.Equal(1 + 2 * 6, guided.GuidedRelus.Count); // stem, layer1..layer3
+        Assert.Equal(6, guided.LastWarnings.Count);          // layer4's three blocks never ran
+    }
+}
