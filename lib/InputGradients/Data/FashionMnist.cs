@@ -29,11 +29,15 @@ public static class FashionMnist
             .All(f => FindFile(directory, f) is not null);
     }
 
-    /// <summary>Loads the 60,000 training or 10,000 test examples.</summary>
-    public static (Tensor Images, Tensor Labels) Load(bool train, string? directory = null)
+    /// <summary>
+    /// Loads the 60,000 training or 10,000 test examples from <c>{prefix}-images-idx3-ubyte[.gz]</c> and
+    /// <c>{prefix}-labels-idx1-ubyte[.gz]</c>; the prefix defaults to "train" or "t10k"
+    /// (the committed samples use "t10k-first16" in <c>data/fashion-mnist/</c>).
+    /// </summary>
+    public static (Tensor Images, Tensor Labels) Load(bool train, string? directory = null, string? prefix = null)
     {
         directory ??= DebianDirectory;
-        string prefix = train ? "train" : "t10k";
+        prefix ??= train ? "train" : "t10k";
         string images = FindFile(directory, $"{prefix}-images-idx3-ubyte")
             ?? throw new FileNotFoundException(
                 $"Fashion-MNIST {prefix}-images-idx3-ubyte[.gz] not found in {directory} " +
@@ -61,6 +65,32 @@ public static class FashionMnist
             .to_type(ScalarType.Float32).div_(255f);
         var y = tensor(labels.Data, [labels.Shape[0]], ScalarType.Byte).to_type(ScalarType.Int64);
         return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Writes the first <paramref name="count"/> test images as PNGs (<c>test-00.png</c>, ...), a <c>labels.tsv</c>
+    /// (file, label, class name) and the same images as an IDX pair <c>t10k-first{count}-*-ubyte</c>.
+    /// </summary>
+    public static void ExportSamples(string outDirectory, int count = 16, string? directory = null)
+    {
+        directory ??= DebianDirectory;
+        var images = Idx.Read(FindFile(directory, "t10k-images-idx3-ubyte")
+            ?? throw new FileNotFoundException($"Fashion-MNIST t10k-images-idx3-ubyte[.gz] not found in {directory}"));
+        var labels = Idx.Read(FindFile(directory, "t10k-labels-idx1-ubyte")
+            ?? throw new FileNotFoundException($"Fashion-MNIST t10k-labels-idx1-ubyte[.gz] not found in {directory}"));
+        int h = images.Shape[1], w = images.Shape[2];
+        Directory.CreateDirectory(outDirectory);
+        Idx.Write(Path.Combine(outDirectory, $"t10k-first{count}-images-idx3-ubyte"), [count, h, w], images.Data.AsSpan(0, count * h * w));
+        Idx.Write(Path.Combine(outDirectory, $"t10k-first{count}-labels-idx1-ubyte"), [count], labels.Data.AsSpan(0, count));
+        var tsv = new List<string> { "file\tlabel\tclass" };
+        for (int i = 0; i < count; i++)
+        {
+            string file = $"test-{i:D2}.png";
+            using var img = tensor(images.Data[(i * h * w)..((i + 1) * h * w)], [1, h, w], ScalarType.Byte).to_type(ScalarType.Float32);
+            Imaging.ImageIO.SavePng(img, Path.Combine(outDirectory, file), Imaging.PixelScale.Byte);
+            tsv.Add($"{file}\t{labels.Data[i]}\t{ClassNames[labels.Data[i]]}");
+        }
+        File.WriteAllLines(Path.Combine(outDirectory, "labels.tsv"), tsv);
     }
 
     static string? FindFile(string directory, string name)

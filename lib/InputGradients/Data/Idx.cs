@@ -78,6 +78,18 @@ public static class Idx
         return new IdxArray(shape, data);
     }
 
+    /// <summary>Writes an unsigned-byte IDX file (uncompressed).</summary>
+    public static void Write(string path, int[] shape, ReadOnlySpan<byte> data)
+    {
+        long total = shape.Aggregate(1L, (a, n) => a * n);
+        if (total != data.Length)
+            throw new ArgumentException($"IDX shape [{string.Join(",", shape)}] needs {total} bytes, got {data.Length}");
+        using var f = File.Create(path);
+        f.Write([0, 0, UnsignedByte, (byte)shape.Length]);
+        foreach (var n in shape) f.Write([(byte)(n >> 24), (byte)(n >> 16), (byte)(n >> 8), (byte)n]);
+        f.Write(data);
+    }
+
     static int ReadFully(Stream s, Span<byte> buffer)
     {
         int read = 0;

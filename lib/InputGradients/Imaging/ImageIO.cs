@@ -58,18 +58,23 @@ public static class ImageIO
         int h = info.Height, w = info.Width;
         if (h <= 0 || w <= 0)
             throw new InvalidDataException($"{name}: image has an impossible size {w}x{h}");
-        bool wide = IsWide(codec, info.ColorType);
-        // Unpremultiplied so that AlphaMode.Drop really returns the stored colours; no colour space: no conversion.
-        // 16-bit PNGs: 16-bit integers if Skia can, else 32-bit floats (both exact for 16-bit data).
-        var targets = wide ? new[] { SKColorType.Rgba16161616, SKColorType.RgbaF32 } : new[] { SKColorType.Rgba8888 };
-        SKCodecResult result = SKCodecResult.InvalidConversion;
-        byte[] pixels = [];
-        SKColorType used = SKColorType.Unknown;
-        foreach (var target in targets)
+        using var scope = NewDisposeScope();
+        Tensor hwc;
+        bool hasAlpha = info.AlphaType != SKAlphaType.Opaque;
+        if (IsSixteenBitPng(bytes, codec))
         {
-            var dstInfo = new SKImageInfo(w, h, target, SKAlphaType.Unpremul);
-            pixels = new byte[(long)dstInfo.BytesSize64];
+            // Skia would squeeze 16-bit samples to 8 bits (or half floats): decode them ourselves.
+            var (ph, pw, samples, alpha16) = Png16.Decode(bytes, name);
+            hwc = tensor(samples.Select(v => (float)v).ToArray(), [ph, pw, 4]).div_(65535f);
+            hasAlpha = alpha16;
+        }
+        else
+        {
+            // Unpremultiplied so that AlphaMode.Drop really returns the stored colours; no colour space: no conversion.
+            var dstInfo = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            var pixels = new byte[dstInfo.BytesSize64];
             var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
+            SKCodecResult result;
             try
             {
                 result = codec.GetPixels(dstInfo, handle.AddrOfPinnedObject());
@@ -78,23 +83,13 @@ public static class ImageIO
             {
                 handle.Free();
             }
-            used = target;
-            if (result != SKCodecResult.InvalidConversion) break;
+            if (result != SKCodecResult.Success)
+                throw new InvalidDataException(
+                    $"{name}: cannot decode {codec.EncodedFormat} image of {w}x{h} ({Describe(result)})");
+            hwc = tensor(pixels, [h, w, 4], ScalarType.Byte).to_type(ScalarType.Float32).div_(255f);
         }
-        if (result != SKCodecResult.Success)
-            throw new InvalidDataException(
-                $"{name}: cannot decode {codec.EncodedFormat} image of {w}x{h} ({Describe(result)})");
-
-        using var scope = NewDisposeScope();
-        Tensor hwc = used switch
-        {
-            SKColorType.Rgba16161616 => tensor(MemoryMarshal.Cast<byte, short>(pixels).ToArray(), [h, w, 4])
-                .to_type(ScalarType.Int32).bitwise_and(0xFFFF).to_type(ScalarType.Float32).div_(65535f),
-            SKColorType.RgbaF32 => tensor(MemoryMarshal.Cast<byte, float>(pixels).ToArray(), [h, w, 4]),
-            _ => tensor(pixels, [h, w, 4], ScalarType.Byte).to_type(ScalarType.Float32).div_(255f),
-        };
         var rgb = hwc.narrow(2, 0, 3);
-        if (alpha == AlphaMode.CompositeOnWhite && info.AlphaType != SKAlphaType.Opaque)
+        if (alpha == AlphaMode.CompositeOnWhite && hasAlpha)
         {
             var a = hwc.narrow(2, 3, 1);
             rgb = rgb * a + (1 - a);
@@ -104,11 +99,12 @@ public static class ImageIO
         return chw.MoveToOuterDisposeScope();
     }
 
-    // 16-bit PNGs decode to a 16-bit buffer; everything else to 8 bits.
-    static bool IsWide(SKCodec codec, SKColorType native) =>
-        native is SKColorType.Rgba16161616 or SKColorType.RgbaF16 or SKColorType.RgbaF16Clamped or SKColorType.RgbaF32
-            or SKColorType.Alpha16 or SKColorType.Rg1616 or SKColorType.R16Unorm
-        && codec.EncodedFormat == SKEncodedImageFormat.Png;
+    // Skia reports 16-bit PNGs with an 8-bit colour type, so read the bit depth from the IHDR chunk
+    // (PNG specification: 8-byte signature, chunk length, "IHDR", width, height, then the bit depth at byte 24).
+    static bool IsSixteenBitPng(byte[] bytes, SKCodec codec) =>
+        codec.EncodedFormat == SKEncodedImageFormat.Png && bytes.Length > 24
+        && bytes[12] == (byte)'I' && bytes[13] == (byte)'H' && bytes[14] == (byte)'D' && bytes[15] == (byte)'R'
+        && bytes[24] == 16;
 
     static string Describe(SKCodecResult r) => r switch
     {
