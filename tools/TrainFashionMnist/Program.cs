@@ -1,6 +1,8 @@
 // Trains FashionMnistNet on Fashion-MNIST (Debian package dataset-fashion-mnist) and saves its weights.
 //   dotnet run --project tools/TrainFashionMnist -c Release -- [--epochs 8] [--seed 1] [--threads 2]
 //       [--data /usr/share/datasets/fashion-mnist] [--out data/models/fashion-mnist-cnn.bin]
+//   dotnet run --project tools/TrainFashionMnist -c Release -- --export-samples data/fashion-mnist
+//       (writes the first 16 test images as PNG + IDX with labels, and does not train)
 using System.Diagnostics;
 using System.Text.Json;
 using InputGradients.Data;
@@ -17,6 +19,13 @@ int batchSize = int.Parse(options.GetValueOrDefault("batch", "128"));
 double lr = double.Parse(options.GetValueOrDefault("lr", "0.001"), System.Globalization.CultureInfo.InvariantCulture);
 string dataDir = options.GetValueOrDefault("data", FashionMnist.DebianDirectory);
 string outPath = options.GetValueOrDefault("out", Path.Combine("data", "models", "fashion-mnist-cnn.bin"));
+
+if (options.TryGetValue("export-samples", out var samplesDir))
+{
+    FashionMnist.ExportSamples(samplesDir, 16, dataDir);
+    AnsiConsole.MarkupLine($"wrote the first 16 test images to {Markup.Escape(samplesDir)}");
+    return 0;
+}
 
 torch.set_num_threads(threads);
 torch.manual_seed(seed);
@@ -113,7 +122,7 @@ string Save(int epochsDone, bool final)
 
 static Dictionary<string, string> ParseArgs(string[] args)
 {
-    var known = new HashSet<string> { "epochs", "seed", "threads", "batch", "lr", "data", "out" };
+    var known = new HashSet<string> { "epochs", "seed", "threads", "batch", "lr", "data", "out", "export-samples" };
     var d = new Dictionary<string, string>();
     for (int i = 0; i < args.Length; i++)
     {

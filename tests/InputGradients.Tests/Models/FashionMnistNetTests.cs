@@ -32,9 +32,11 @@ public class FashionMnistNetTests
             Assert.Equal(10_000, x.shape[0]);
             double accuracy = model.Accuracy(x, y);
             Assert.True(accuracy >= 0.92, $"test accuracy {accuracy:P2} < 92%");
-            // The metadata beside the weights records what the training run measured: same number.
+            // The metadata beside the weights records what the training run measured: the same number, up to a
+            // few images whose prediction may flip with another thread count's float rounding.
             var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(WeightsPath, ".json")));
-            Assert.Equal(json.RootElement.GetProperty("test_accuracy").GetDouble(), accuracy, 4);
+            double recorded = json.RootElement.GetProperty("test_accuracy").GetDouble();
+            Assert.InRange(accuracy, recorded - 0.0005, recorded + 0.0005);
         }
     }
 
