@@ -47,6 +47,13 @@ public static class FashionMnist
         return FromIdx(Idx.Read(images), Idx.Read(labels), images, labels);
     }
 
+    /// <summary>
+    /// The 16 test images committed under <c>data/fashion-mnist/</c> (the first 16 of the test set), usable
+    /// without the dataset package: images (16,1,28,28) on 0-1 and labels (16).
+    /// </summary>
+    public static (Tensor Images, Tensor Labels) LoadSamples() =>
+        Load(train: false, DataDirectory.Path("fashion-mnist"), prefix: "t10k-first16");
+
     /// <summary>Turns an IDX image array (N,H,W) and label array (N) into tensors, checking they fit together.</summary>
     public static (Tensor Images, Tensor Labels) FromIdx(IdxArray images, IdxArray labels, string imagesName, string labelsName)
     {

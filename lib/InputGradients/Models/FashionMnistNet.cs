@@ -98,6 +98,10 @@ public sealed class FashionMnistNet : Module<Tensor, Tensor>
         return model;
     }
 
+    /// <summary>The weights trained by tools/TrainFashionMnist and committed as data/models/fashion-mnist-cnn.bin.</summary>
+    public static FashionMnistNet LoadPretrained() =>
+        Load(Data.DataDirectory.Path("models", "fashion-mnist-cnn.bin"));
+
     /// <summary>Accuracy of the model (in eval mode, no gradient) on images in 0-1 and their labels.</summary>
     public double Accuracy(Tensor images01, Tensor labels, int batchSize = 1000)
     {

@@ -69,8 +69,8 @@ public class FashionMnistNetTests
     public void CommittedWeightsClassifyTheCommittedSamples()
     {
         // Runs without the dataset package: the 16 committed test images, most of which a 92% model gets right.
-        using var model = FashionMnistNet.Load(WeightsPath);
-        var (x, y) = FashionMnist.Load(train: false, DataDirectory.Path("fashion-mnist"), prefix: "t10k-first16");
+        using var model = FashionMnistNet.LoadPretrained();
+        var (x, y) = FashionMnist.LoadSamples();
         using (x) using (y)
         {
             Assert.True(model.Accuracy(x, y) >= 12 / 16.0);
