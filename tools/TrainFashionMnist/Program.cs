@@ -11,6 +11,8 @@ using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 
+// Prepare TorchSharp's native libraries (Debian 12 fix-ups) before the first torch call below.
+InputGradients.Runtime.LibraryRuntime.Ensure();
 var options = ParseArgs(args);
 int epochs = int.Parse(options.GetValueOrDefault("epochs", "8"));
 int seed = int.Parse(options.GetValueOrDefault("seed", "1"));

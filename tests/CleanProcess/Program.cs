@@ -1,0 +1,32 @@
+// Started by CleanProcessTests with a clean environment. Prints key=value lines the test checks.
+using InputGradients.Runtime;
+using Plotly.NET;
+using TorchSharp;
+
+// First use of the library: its module initializer has prepared TorchSharp's natives by now (no manual call).
+var info = TorchRuntime.Info;
+Console.WriteLine($"runtime-prepared={info is not null}");
+Console.WriteLine($"patched={info?.Patched}");
+Console.WriteLine($"libtorchsharp={info?.LibTorchSharpPath}");
+
+using (var scope = torch.NewDisposeScope())
+{
+    var x = torch.tensor(new double[] { -1.5, 0.0, 2.0, 3.25 }, requires_grad: true);
+    var y = (x * x).sum();
+    y.backward();
+    Console.WriteLine($"x={string.Join(',', x.data<double>().ToArray())}");
+    Console.WriteLine($"grad={string.Join(',', x.grad!.data<double>().ToArray())}");
+}
+
+// Which libtorch is mapped into this process (a system libtorch hijacking the load would show up here).
+foreach (var line in File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+             .Where(p => p.Length >= 6 && p[5].Contains("libtorch")).Select(p => p[5]).Distinct())
+    Console.WriteLine($"mapped={line}");
+
+if (args.Length > 0)
+{
+    // Plotly.NET is F#: its optional parameters are FSharpOption<T>, and null is None.
+    var chart = Chart2D_Scatter.Chart.Line<double, double, string>(new[] { 0.0, 1.0, 2.0 }, new[] { 0.0, 1.0, 4.0 }, null, "clean-process-line", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    File.WriteAllText(args[0], GenericChart.toChartHTML(chart));
+    Console.WriteLine($"html={args[0]}");
+}

@@ -1,0 +1,64 @@
+namespace Submission.Tests;
+
+public class NotebookHtmlTests
+{
+    [Theory]
+    [InlineData("## Q1.1 Convolution", true)]
+    [InlineData("  ## Q4 Conclusion", true)]
+    [InlineData("## Q6.A3 Guided backprop", true)]
+    [InlineData("## Q6.B12 Texture", true)]
+    [InlineData("# Q1 Title", false)]
+    [InlineData("### Q1.1 Sub-sub", false)]
+    [InlineData("## Quick note", false)]
+    public void Recognises_sub_question_headings(string markdown, bool expected) =>
+        Assert.Equal(expected, NotebookHtml.IsSubQuestion(markdown));
+
+    [Theory]
+    [InlineData("$$x^2$$", "x^2")]
+    [InlineData(" $x$ ", "x")]
+    [InlineData("\\[a\\]", "a")]
+    [InlineData("\\begin{bmatrix}1\\end{bmatrix}", "\\begin{bmatrix}1\\end{bmatrix}")]
+    public void Strips_display_delimiters_of_latex_outputs(string latex, string expected) =>
+        Assert.Equal(expected, NotebookHtml.StripDisplayDelimiters(latex));
+
+    [Fact]
+    public void A_notebook_with_a_failed_cell_is_refused_and_the_cell_named()
+    {
+        var dir = Directory.CreateTempSubdirectory("submission-fail-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "Q1-bad.ipynb"), """
+                {"cells":[{"cell_type":"code","metadata":{},"source":"throw new Exception();","outputs":[
+                  {"output_type":"error","ename":"Exception","evalue":"boom","traceback":[]}]}],
+                 "metadata":{},"nbformat":4,"nbformat_minor":5}
+                """);
+            var ex = Assert.Throws<InvalidOperationException>(() =>
+                Builder.RunAsync(new Options(dir, Path.Combine(dir, "out"), dir, "t"), TextWriter.Null).GetAwaiter().GetResult());
+            Assert.Contains("Q1-bad, cell 1: Exception: boom", ex.Message);
+            Assert.False(Directory.Exists(Path.Combine(dir, "out")));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void Code_zip_leaves_out_build_output_and_large_files()
+    {
+        var root = Directory.CreateTempSubdirectory("zip-root-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "lib", "A", "bin"));
+            Directory.CreateDirectory(Path.Combine(root, "lib", "A", "obj"));
+            Directory.CreateDirectory(Path.Combine(root, "notebooks"));
+            Directory.CreateDirectory(Path.Combine(root, "data"));
+            File.WriteAllText(Path.Combine(root, "README.md"), "readme");
+            File.WriteAllText(Path.Combine(root, "lib", "A", "A.cs"), "class A {}");
+            File.WriteAllText(Path.Combine(root, "lib", "A", "bin", "A.dll"), "binary");
+            File.WriteAllText(Path.Combine(root, "lib", "A", "obj", "x.cs"), "generated");
+            File.WriteAllBytes(Path.Combine(root, "lib", "A", "weights.bin"), new byte[CodeZip.MaxFileBytes + 1]);
+            File.WriteAllText(Path.Combine(root, "notebooks", "Q1.ipynb"), "{}");
+            File.WriteAllText(Path.Combine(root, "data", "cat.png"), "image");
+            Assert.Equal(["README.md", "lib/A/A.cs", "notebooks/Q1.ipynb"], CodeZip.Files(root).Select(f => f.Replace('\\', '/')).ToArray());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+}

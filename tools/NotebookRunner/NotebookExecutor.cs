@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace NotebookRunner;
+
+public enum Outcome { Passed, CellFailed, Crashed, TimedOut, Invalid }
+
+public sealed record NotebookResult(
+    string Notebook,
+    Outcome Outcome,
+    TimeSpan Duration,
+    int? ExitCode,
+    string? OutputPath,
+    IReadOnlyList<CellFailure> Failures,
+    string? Message)
+{
+    public bool Passed => Outcome == Outcome.Passed;
+
+    /// <summary>One or more lines naming the notebook and the cell.</summary>
+    public IEnumerable<string> Describe()
+    {
+        if (Passed) yield break;
+        if (Failures.Count > 0)
+            foreach (var f in Failures) yield return $"{Notebook}: {f.Describe()}";
+        else
+            yield return $"{Notebook}: {Message}";
+    }
+}
+
+/// <summary>Runs one notebook with dotnet repl and writes its executed copy.</summary>
+public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, TimeSpan timeout)
+{
+    public string OutputDirectory { get; } = Path.GetFullPath(outputDirectory);
+
+    public string OutputPathFor(string notebook) => OutputPathFor(OutputDirectory, notebook);
+
+    public static string OutputPathFor(string outputDirectory, string notebook) =>
+        Path.Combine(Path.GetFullPath(outputDirectory), Path.GetFileName(notebook));
+
+    public async Task<NotebookResult> RunAsync(string notebook, CancellationToken cancel = default)
+    {
+        notebook = Path.GetFullPath(notebook);
+        var name = Cli.Show(notebook);
+        var output = OutputPathFor(notebook);
+        if (SamePath(output, notebook))
+            throw new RunnerException($"refusing to write {output}: it is the source notebook itself");
+
+        var clock = Stopwatch.StartNew();
+        System.Text.Json.Nodes.JsonObject source;
+        try
+        {
+            source = NotebookDocument.Load(notebook);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
+        }
+
+        Directory.CreateDirectory(OutputDirectory);
+        // A stale copy from an earlier run must not pass for this run's result if the kernel dies.
+        File.Delete(output);
+        var stem = Path.GetFileNameWithoutExtension(notebook);
+        var replOutput = Path.Combine(OutputDirectory, $".{stem}.{Environment.ProcessId}.repl.ipynb");
+        var kernelLogs = Path.Combine(Path.GetTempPath(), $"nbrun-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var consoleLog = Path.Combine(OutputDirectory, "logs", stem + ".log");
+        Directory.CreateDirectory(Path.GetDirectoryName(consoleLog)!);
+        File.Delete(replOutput);
+
+        try
+        {
+            var (exit, timedOut, console) = await StartAndWaitAsync(notebook, replOutput, kernelLogs, cancel);
+            File.Delete(consoleLog);
+            if (console.Length > 0) File.WriteAllText(consoleLog, console);
+            var elapsed = clock.Elapsed;
+
+            if (timedOut || !File.Exists(replOutput))
+            {
+                var cell = KernelLog.LastStartedCell(source, KernelLog.ReadAll(kernelLogs));
+                var where = cell is int i
+                    ? $"in cell {i} `{NotebookDocument.FirstLine(NotebookDocument.Cells(source)[i - 1]!)}`"
+                    : "before any cell started";
+                if (timedOut)
+                    return new NotebookResult(name, Outcome.TimedOut, elapsed, null, null, [],
+                        $"timed out after {timeout.TotalSeconds:0} s {where} (process tree killed; raise with --timeout)");
+                var head = Head(console, 2);
+                return new NotebookResult(name, Outcome.Crashed, elapsed, exit, null, [],
+                    $"kernel crashed {where}: exit code {exit}{Signal(exit)}, no output written" +
+                    (head.Length > 0 ? $"\n    {head.Replace("\n", "\n    ")}" : "") + $"\n    (full log: {Cli.Show(consoleLog)})");
+            }
+
+            var executed = NotebookDocument.Load(replOutput);
+            var merged = NotebookDocument.Merge(source, executed, name);
+            NotebookDocument.WriteAtomically(output, NotebookDocument.Serialize(merged));
+            var failures = NotebookDocument.Failures(merged);
+            if (failures.Count > 0)
+                return new NotebookResult(name, Outcome.CellFailed, elapsed, exit, output, failures, null);
+            if (exit != 0)
+                return new NotebookResult(name, Outcome.CellFailed, elapsed, exit, output, [],
+                    $"dotnet repl exited with {exit} but no cell has an error output (log: {Cli.Show(consoleLog)})");
+            return new NotebookResult(name, Outcome.Passed, elapsed, exit, output, [], null);
+        }
+        catch (InvalidDataException e)
+        {
+            return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
+        }
+        finally
+        {
+            File.Delete(replOutput);
+            try { Directory.Delete(kernelLogs, recursive: true); } catch (DirectoryNotFoundException) { }
+        }
+    }
+
+    async Task<(int? Exit, bool TimedOut, string Console)> StartAndWaitAsync(
+        string notebook, string replOutput, string kernelLogs, CancellationToken cancel)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            // Relative #r paths in the notebook resolve against this.
+            WorkingDirectory = Path.GetDirectoryName(notebook)!,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { tool.EntryAssembly, "--run", notebook, "--exit-after-run", "--output-path", replOutput, "--log-path", kernelLogs })
+            psi.ArgumentList.Add(a);
+
+        var console = new StringBuilder();
+        using var process = new Process { StartInfo = psi };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (console) console.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (console) console.AppendLine(e.Data); };
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            await process.WaitForExitAsync(CancellationToken.None);
+            cancel.ThrowIfCancellationRequested();
+            lock (console) return (null, true, console.ToString());
+        }
+        process.WaitForExit(); // flushes the redirected streams
+        lock (console) return (process.ExitCode, false, console.ToString());
+    }
+
+    static string Signal(int? exit) => exit switch
+    {
+        134 => " (SIGABRT: aborted, e.g. Environment.FailFast or a native abort)",
+        137 => " (SIGKILL: killed, possibly out of memory)",
+        139 => " (SIGSEGV: native segmentation fault)",
+        _ => "",
+    };
+
+    static string Head(string text, int lines) =>
+        string.Join("\n", text.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).Take(lines));
+
+    public static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a), Path.GetFullPath(b),
+            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
+}
