@@ -79,6 +79,34 @@ public sealed class ImageIOTests : IDisposable
     }
 
     [Fact]
+    public void PalettePngIsExpandedToItsColours()
+    {
+        byte[] palette = [255, 0, 0, 0, 128, 255, 10, 20, 30];
+        var path = Write("palette.png", PngWriter.Encode(3, 1, colorType: 3, bitDepth: 8, [2, 0, 1], palette));
+        using var img = ImageIO.Load(path, PixelScale.Byte);
+        // CHW: R = 10 255 0, G = 20 0 128, B = 30 0 255
+        Assert.Equal(new float[] { 10, 255, 0, 20, 0, 128, 30, 0, 255 }, Values(img));
+    }
+
+    [Fact]
+    public void GreyJpegComesBackAsThreeEqualChannels()
+    {
+        // A grey JPEG made by ImageMagick would need a tool on CI; Skia's encoder writes one (lossy, so only
+        // the shape, the equal channels and the rough level are checked).
+        var info = new SkiaSharp.SKImageInfo(8, 8, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque);
+        using var bmp = new SkiaSharp.SKBitmap(info);
+        bmp.Erase(new SkiaSharp.SKColor(100, 100, 100));
+        using var jpeg = bmp.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 95);
+        var path = Write("grey.jpg", jpeg.ToArray());
+        using var img = ImageIO.Load(path, PixelScale.Byte);
+        Assert.Equal(new long[] { 3, 8, 8 }, img.shape);
+        Assert.True(Same(img[0], img[1]) && Same(img[1], img[2]));
+        Assert.InRange(img.mean().item<float>(), 97f, 103f);
+    }
+
+    static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    [Fact]
     public void KnownSmallImageRoundTripsThroughSavePng()
     {
         // Random 8-bit levels: saving on 0-255 and loading again gives them back exactly.

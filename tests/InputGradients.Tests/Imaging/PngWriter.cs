@@ -5,13 +5,13 @@ namespace InputGradients.Tests.Imaging;
 /// <summary>
 /// A minimal PNG writer written from the PNG specification (signature, IHDR, one zlib IDAT, IEND, CRC-32),
 /// so the loader's tests make files whose exact pixel values are known without going through SkiaSharp.
-/// Colour types: 0 grey, 2 RGB, 4 grey+alpha, 6 RGBA; bit depth 8 or 16 (big-endian samples).
+/// Colour types: 0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA; bit depth 8 or 16 (big-endian samples).
 /// </summary>
 static class PngWriter
 {
-    public static byte[] Encode(int width, int height, int colorType, int bitDepth, ushort[] samples)
+    public static byte[] Encode(int width, int height, int colorType, int bitDepth, ushort[] samples, byte[]? palette = null)
     {
-        int channels = colorType switch { 0 => 1, 2 => 3, 4 => 2, 6 => 4, _ => throw new ArgumentException("colour type") };
+        int channels = colorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, 6 => 4, _ => throw new ArgumentException("colour type") };
         int bytesPerSample = bitDepth / 8;
         if (samples.Length != width * height * channels) throw new ArgumentException("sample count");
         var raw = new MemoryStream();
@@ -35,6 +35,7 @@ static class PngWriter
         WriteBE(ihdr, 4, (uint)height);
         ihdr[8] = (byte)bitDepth; ihdr[9] = (byte)colorType; // compression, filter, interlace = 0
         Chunk(png, "IHDR", ihdr);
+        if (palette is not null) Chunk(png, "PLTE", palette); // colour type 3: RGB triples, samples are indices
         Chunk(png, "IDAT", z.ToArray());
         Chunk(png, "IEND", []);
         return png.ToArray();
