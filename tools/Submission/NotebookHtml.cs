@@ -17,7 +17,7 @@ public static partial class NotebookHtml
 
     /// <summary>Output formats in order of preference, richest first.</summary>
     static readonly string[] MimePreference =
-        ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex", "text/plain"];
+        ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/latex", "text/markdown", "text/plain"];
 
     /// <summary>A markdown cell opens a sub-question when it starts with a level-2 heading naming one: "## Q3.2 …", "## Q4 …", "## Q6.A3 …".</summary>
     public static bool IsSubQuestion(string markdown) => SubQuestionHeading().IsMatch(markdown.TrimStart());

@@ -1,0 +1,86 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace InputGradients.Core;
+
+/// <summary>
+/// Runs a model and captures the outputs of named intermediate layers: through <see cref="ITappable"/> when the
+/// model offers it, otherwise with forward hooks on submodules found by <c>named_modules()</c>.
+/// </summary>
+/// <remarks>
+/// TorchSharp runs hooks only when a module is invoked with <c>call()</c>, never with <c>forward()</c>. A model whose
+/// <c>forward</c> calls <c>child.forward(x)</c> therefore hides that child: <see cref="run"/> detects that the hook
+/// never fired and throws an <see cref="InvalidOperationException"/> saying so, instead of returning nothing.
+/// </remarks>
+public static class LayerTaps
+{
+    /// <summary>The submodule called <paramref name="name"/> (a path such as <c>features.3</c>), with a clear error
+    /// listing the available names when it does not exist.</summary>
+    public static nn.Module<Tensor, Tensor> find(nn.Module model, string name)
+    {
+        nn.Module? found = null;
+        var names = new List<string>();
+        foreach (var (n, m) in model.named_modules()) {
+            names.Add(n);
+            if (n == name) found = m;
+        }
+        if (found is null) {
+            var shown = string.Join(", ", names.Take(40)) + (names.Count > 40 ? ", …" : "");
+            throw new ArgumentException($"The model has no submodule named '{name}'. Names from named_modules(): {shown}");
+        }
+        return found as nn.Module<Tensor, Tensor>
+            ?? throw new ArgumentException($"Submodule '{name}' is a {found.GetType().Name}, not a Module<Tensor,Tensor>: it cannot be tapped.");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="model"/> on <paramref name="x"/> and returns its output (null if the model is
+    /// <see cref="ITappable"/> and <paramref name="need_output"/> is false) and the output of each named layer.
+    /// </summary>
+    /// <param name="model">Any TorchSharp module; <see cref="ITappable"/> models are asked directly.</param>
+    /// <param name="x">Input batch, N×C×H×W.</param>
+    /// <param name="need_output">Whether the final output is needed.</param>
+    /// <param name="layers">Layer names to capture.</param>
+    public static (Tensor? output, Dictionary<string, Tensor> layers) run(nn.Module<Tensor, Tensor> model, Tensor x, bool need_output, params string[] layers)
+    {
+        layers = layers.Distinct().ToArray();
+        if (layers.Length == 0) return (model.call(x), new());
+
+        if (model is ITappable tappable) {
+            var known = tappable.tap_names;
+            var unknown = known is null ? Array.Empty<string>() : layers.Where(l => !known.Contains(l)).ToArray();
+            if (unknown.Length == 0) {
+                var names = need_output ? layers.Append(ITappable.Output).ToArray() : layers;
+                var taps = tappable.forward_features(x, names);
+                Tensor? output = null;
+                if (need_output && !taps.Remove(ITappable.Output, out output))
+                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return '{ITappable.Output}' (the model's output), which this target needs.");
+                var absent = layers.Where(l => !taps.ContainsKey(l)).ToArray();
+                if (absent.Length > 0)
+                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return {string.Join(", ", absent.Select(a => $"'{a}'"))}.");
+                return (output, taps);
+            }
+            // Fall through to hooks for names that are submodules rather than taps.
+        }
+
+        var captured = new Dictionary<string, Tensor>();
+        using var hooks = new HookScope();
+        foreach (var name in layers) {
+            var module = find(model, name);
+            var key = name;
+            hooks.Add(module.register_forward_hook((m, input, result) => {
+                // Later in-place operations (ReLU(inplace)) would change the captured tensor; hand a clone downstream
+                // and keep the original, as Captum does.
+                captured[key] = result;
+                return result.clone();
+            }));
+        }
+        var y = model.call(x);
+        var missing = layers.Where(l => !captured.ContainsKey(l)).ToArray();
+        if (missing.Length > 0)
+            throw new InvalidOperationException(
+                $"The forward hook on layer(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} of {model.GetType().Name} never fired. " +
+                "TorchSharp runs hooks only through module.call(x): the model's forward probably calls .forward(x) on this layer " +
+                "(or on a container holding it), or does not use it. Change that forward to call(x), or implement ITappable.");
+        return (y, captured);
+    }
+}

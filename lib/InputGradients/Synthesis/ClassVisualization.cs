@@ -1,0 +1,139 @@
+using InputGradients.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace InputGradients.Synthesis;
+
+/// <summary>
+/// Settings of <see cref="ClassVisualization.create"/>. Defaults are the original assignment's, for SqueezeNet with
+/// inputs normalised by the ImageNet mean and standard deviation (about unit scale). For a model whose inputs live on
+/// another scale (the ResNet-18 backbone takes 0-255 BGR minus the mean: about 58 times larger), use
+/// <see cref="for_input_scale"/>: with x' = s·x the same run needs InitScale·s, LearningRate·s², L2Reg/s² and clamp
+/// bounds·s, otherwise the L2 term dominates and the image stays flat grey.
+/// </summary>
+public sealed record ClassVisualizationOptions
+{
+    /// <summary>Image shape, 1×C×H×W.</summary>
+    public long[] Shape { get; init; } = { 1, 3, 224, 224 };
+    public int Iterations { get; init; } = 100;
+    public double LearningRate { get; init; } = 25;
+    /// <summary>Weight of ‖I‖² in the objective s_y(I) − L2Reg·‖I‖².</summary>
+    public double L2Reg { get; init; } = 1e-3;
+    /// <summary>Largest jitter (circular shift) in pixels along each axis; shifts are uniform in 0..MaxJitter.</summary>
+    public int MaxJitter { get; init; } = 16;
+    /// <summary>Blur every this many iterations (at iterations 0, BlurEvery, 2·BlurEvery…); 0 disables.</summary>
+    public int BlurEvery { get; init; } = 10;
+    public double BlurSigma { get; init; } = 0.5;
+    /// <summary>Per-channel lower bounds of valid pixels (default: ImageNet-normalised 0, i.e. −mean/std).</summary>
+    public double[]? ClampLow { get; init; } = { -0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225 };
+    /// <summary>Per-channel upper bounds (default: ImageNet-normalised 1, i.e. (1 − mean)/std).</summary>
+    public double[]? ClampHigh { get; init; } = { (1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225 };
+    /// <summary>Keep a frame at iteration 0, every ShowEvery iterations and at the end.</summary>
+    public int ShowEvery { get; init; } = 25;
+    /// <summary>Start image = InitScale·randn (the original: 1).</summary>
+    public double InitScale { get; init; } = 1.0;
+    /// <summary>Start from this image instead of noise (not modified).</summary>
+    public Tensor? InitialImage { get; init; }
+    /// <summary>Divide the gradient by its L2 norm before the step (off in the original).</summary>
+    public bool NormalizeGradient { get; init; }
+    public long Seed { get; init; } = 0;
+    /// <summary>Element type of the image (default: that of the model's first parameter, else float32).</summary>
+    public ScalarType? DType { get; init; }
+    public IProgress<ClassVisualizationProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// The same optimisation for a model that takes inputs <paramref name="s"/> times larger (x' = s·x): the result is
+    /// then s times the result of these options on the unscaled model. Scales InitScale and the clamp bounds by s,
+    /// LearningRate by s² (the gradient shrinks by s and the step must grow by s) and L2Reg by 1/s².
+    /// </summary>
+    /// <example><code>
+    /// var o = new ClassVisualizationOptions { ClampLow = low255, ClampHigh = high255 }.for_input_scale(58.0);
+    /// </code></example>
+    public ClassVisualizationOptions for_input_scale(double s)
+    {
+        if (!(s > 0)) throw new ArgumentOutOfRangeException(nameof(s), $"The scale must be positive, got {s}.");
+        return this with {
+            InitScale = InitScale * s,
+            LearningRate = LearningRate * s * s,
+            L2Reg = L2Reg / (s * s),
+            ClampLow = ClampLow?.Select(v => v * s).ToArray(),
+            ClampHigh = ClampHigh?.Select(v => v * s).ToArray(),
+            InitialImage = null,
+        };
+    }
+}
+
+/// <summary>Progress of <see cref="ClassVisualization.create"/>: iteration and objective value before the step.</summary>
+public readonly record struct ClassVisualizationProgress(int Iteration, int Iterations, double Score, double Objective);
+
+/// <summary>The final image (1×C×H×W), the frames kept on the way, and the objective before each step.</summary>
+public sealed record ClassVisualizationResult(Tensor Image, IReadOnlyList<(int Iteration, Tensor Image)> Frames, IReadOnlyList<double> Objectives) : IDisposable
+{
+    public void Dispose()
+    {
+        Image.Dispose();
+        foreach (var (_, f) in Frames) f.Dispose();
+    }
+}
+
+/// <summary>
+/// Class visualisation by regularised gradient ascent on the input (Simonyan et al. 2014; jitter, L2 and blur as
+/// in Yosinski et al., "Understanding Neural Networks Through Deep Visualization", 2015). Each iteration: jitter by
+/// a random roll, step I ← I + lr·∇(s(I) − λ‖I‖²), undo the jitter, clamp each channel, blur every few iterations.
+/// The target may be a class or any scalar objective such as a channel of a layer (<see cref="Target.Channel"/>).
+/// </summary>
+/// <example><code>
+/// using var r = ClassVisualization.create(76, model, new ClassVisualizationOptions { Seed = 1 });   // tarantula
+/// foreach (var (t, frame) in r.Frames) Show(frame, $"iteration {t}");
+/// </code></example>
+public static class ClassVisualization
+{
+    public static ClassVisualizationResult create(Target target, nn.Module<Tensor, Tensor> model, ClassVisualizationOptions? options = null)
+    {
+        var o = options ?? new ClassVisualizationOptions();
+        if (target is Target.PerExample) throw new ArgumentException("ClassVisualization: use one class or a score function, not per-example targets.");
+        var shape = o.InitialImage?.shape ?? o.Shape;
+        if (shape.Length != 4 || shape[0] != 1) throw new ArgumentException($"ClassVisualization: the image must be 1×C×H×W, got [{string.Join(",", shape)}].");
+        long c = shape[1];
+        if (o.ClampLow is { } lo && lo.Length != c || o.ClampHigh is { } hi && hi.Length != c)
+            throw new ArgumentException($"ClassVisualization: ClampLow/ClampHigh need {c} values (one per channel).");
+        using var guard = new ModelGuard(model);
+        using var scope = torch.NewDisposeScope();
+        // Noise in the model's dtype and on its device (float64 models get float64 images).
+        var p0 = model.parameters().FirstOrDefault();
+        var dtype = o.DType ?? p0?.dtype ?? ScalarType.Float32;
+        var device = p0?.device ?? torch.CPU;
+        var img = o.InitialImage is { } init
+            ? init.detach().clone()
+            : torch.randn(shape, dtype: ScalarType.Float32, generator: new torch.Generator((ulong)o.Seed)).to(dtype, device) * o.InitScale;
+        var rng = new Random((int)o.Seed);
+        var frames = new List<(int, Tensor)>();
+        var objectives = new List<double>();
+        Tensor? low = o.ClampLow is null ? null : torch.tensor(o.ClampLow, dtype: img.dtype, device: img.device).view(1, -1, 1, 1);
+        Tensor? high = o.ClampHigh is null ? null : torch.tensor(o.ClampHigh, dtype: img.dtype, device: img.device).view(1, -1, 1, 1);
+
+        for (int t = 0; t < o.Iterations; t++) {
+            using (var step = torch.NewDisposeScope()) {
+                int ox = rng.Next(0, o.MaxJitter + 1), oy = rng.Next(0, o.MaxJitter + 1);
+                using var enable = torch.enable_grad();
+                var xi = ClassVisualizationTransforms.jitter(img, ox, oy).requires_grad_(true);
+                var score = Gradients.forward_scores(model, xi, target).sum();
+                var objective = score - o.L2Reg * xi.pow(2).sum();
+                objectives.Add(objective.to_type(ScalarType.Float64).item<double>());
+                o.Progress?.Report(new ClassVisualizationProgress(t, o.Iterations, score.to_type(ScalarType.Float64).item<double>(), objectives[^1]));
+                var g = torch.autograd.grad(new[] { objective }, new[] { xi })[0];
+                if (o.NormalizeGradient) g = g / g.norm().clamp_min(1e-12);
+                using (torch.no_grad()) {
+                    var moved = xi.detach() + o.LearningRate * g;
+                    img.copy_(ClassVisualizationTransforms.jitter(moved, -ox, -oy));
+                    if (low is not null) img.copy_(torch.maximum(img, low));
+                    if (high is not null) img.copy_(torch.minimum(img, high));
+                    if (o.BlurEvery > 0 && t % o.BlurEvery == 0) img.copy_(ClassVisualizationTransforms.gaussian_blur(img, o.BlurSigma));
+                }
+            }
+            if (t == 0 || (o.ShowEvery > 0 && (t + 1) % o.ShowEvery == 0) || t == o.Iterations - 1)
+                frames.Add((t, img.detach().clone().MoveToOuterDisposeScope()));
+        }
+        return new ClassVisualizationResult(img.MoveToOuterDisposeScope(), frames, objectives);
+    }
+}

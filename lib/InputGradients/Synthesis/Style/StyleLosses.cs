@@ -1,0 +1,92 @@
+using static TorchSharp.torch;
+
+namespace InputGradients.Synthesis.Style;
+
+/// <summary>
+/// The losses of neural style transfer (Gatys, Ecker and Bethge, "Image Style Transfer Using Convolutional Neural
+/// Networks", CVPR 2016), with the definitions of the original assignment so its self-checks apply unchanged.
+/// All return 0-dimensional tensors that are part of the autograd graph.
+/// </summary>
+public static class StyleLosses
+{
+    /// <summary>Content loss: <c>w_c · Σ (F − P)²</c> over all features of the content layer.</summary>
+    /// <param name="content_weight">w_c.</param>
+    /// <param name="content_current">F: features of the image being optimised, 1×C×H×W.</param>
+    /// <param name="content_original">P: features of the content image, same shape.</param>
+    public static Tensor content_loss(double content_weight, Tensor content_current, Tensor content_original)
+    {
+        RequireSameShape(content_current, content_original, "content_loss");
+        using var scope = NewDisposeScope();
+        return (content_weight * (content_current - content_original).pow(2).sum()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Gram matrix of features N×C×H×W: G[n] = F F^T with F = features[n] reshaped to C×(H·W), so that
+    /// G[n, i, j] = Σ_hw F_i F_j; divided by H·W·C when <paramref name="normalize"/>. Result N×C×C.
+    /// </summary>
+    public static Tensor gram_matrix(Tensor features, bool normalize = true)
+    {
+        if (features.dim() != 4)
+            throw new ArgumentException($"gram_matrix: expected features N×C×H×W, got shape [{string.Join(",", features.shape)}].");
+        using var scope = NewDisposeScope();
+        var (n, c, h, w) = (features.shape[0], features.shape[1], features.shape[2], features.shape[3]);
+        var f = features.reshape(n, c, h * w);
+        var gram = bmm(f, f.transpose(1, 2));
+        if (normalize) gram = gram / (double)(h * w * c);
+        return gram.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Style loss: <c>Σ_l w_l · Σ (G_l − A_l)²</c>, where G_l is the Gram matrix of the current image's features at
+    /// style layer l and A_l the precomputed Gram matrix of the style image there.
+    /// </summary>
+    /// <param name="feats">Features of the current image at each style layer, in the order of the targets.</param>
+    /// <param name="style_targets">A_l: Gram matrices of the style image (from <see cref="gram_matrix"/>).</param>
+    /// <param name="style_weights">w_l.</param>
+    public static Tensor style_loss(IReadOnlyList<Tensor> feats, IReadOnlyList<Tensor> style_targets, IReadOnlyList<double> style_weights)
+    {
+        if (feats.Count != style_targets.Count || feats.Count != style_weights.Count)
+            throw new ArgumentException(
+                $"style_loss: {feats.Count} feature maps, {style_targets.Count} targets and {style_weights.Count} weights; they must match one to one.");
+        using var scope = NewDisposeScope();
+        var loss = zeros(1, dtype: feats.Count > 0 ? feats[0].dtype : ScalarType.Float32).sum();
+        for (var l = 0; l < feats.Count; l++)
+        {
+            var gram = gram_matrix(feats[l]);
+            RequireSameShape(gram, style_targets[l], $"style_loss (layer {l})");
+            loss = loss + style_weights[l] * (gram - style_targets[l]).pow(2).sum();
+        }
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Total-variation loss: <c>w_t · Σ_c [Σ (x_{i+1,j} − x_{i,j})² + Σ (x_{i,j+1} − x_{i,j})²]</c> over an image
+    /// N×C×H×W; it favours smooth images.
+    /// </summary>
+    public static Tensor tv_loss(Tensor img, double tv_weight)
+    {
+        if (img.dim() != 4)
+            throw new ArgumentException($"tv_loss: expected an image N×C×H×W, got shape [{string.Join(",", img.shape)}].");
+        using var scope = NewDisposeScope();
+        var h = img.shape[2];
+        var w = img.shape[3];
+        var vertical = (img[.., .., 1.., ..] - img[.., .., ..(int)(h - 1), ..]).pow(2).sum();
+        var horizontal = (img[.., .., .., 1..] - img[.., .., .., ..(int)(w - 1)]).pow(2).sum();
+        return (tv_weight * (vertical + horizontal)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The self-check metric of the original notebook: max|x − y| / max(1e-8, |x| + |y|), elementwise.</summary>
+    public static double rel_error(Tensor x, Tensor y)
+    {
+        using var scope = NewDisposeScope();
+        var xd = x.to_type(ScalarType.Float64);
+        var yd = y.to_type(ScalarType.Float64);
+        return ((xd - yd).abs() / (xd.abs() + yd.abs()).clamp_min(1e-8)).max().item<double>();
+    }
+
+    static void RequireSameShape(Tensor a, Tensor b, string where)
+    {
+        if (!a.shape.SequenceEqual(b.shape))
+            throw new ArgumentException($"{where}: shapes differ, [{string.Join(",", a.shape)}] vs [{string.Join(",", b.shape)}].");
+    }
+}

@@ -1,0 +1,96 @@
+using InputGradients.Synthesis.Style;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace InputGradients.Tests.Synthesis;
+
+public class StyleTransferTests
+{
+    /// <summary>A small seeded conv net with named layers to take content and style features from.</summary>
+    static nn.Module<Tensor, Tensor> TinyNet()
+    {
+        manual_seed(11);
+        return nn.Sequential(
+            ("conv1", nn.Conv2d(3, 8, 3, padding: 1)), ("relu1", nn.ReLU()),
+            ("conv2", nn.Conv2d(8, 8, 3, padding: 1, stride: 2)), ("relu2", nn.ReLU()),
+            ("conv3", nn.Conv2d(8, 8, 3, padding: 1)));
+    }
+
+    static readonly Tensor Lo = full(new long[] { 1, 3, 1, 1 }, -1.0);
+    static readonly Tensor Hi = full(new long[] { 1, 3, 1, 1 }, 1.0);
+
+    static StyleTransferOptions Options(int iterations = 30) => new()
+    {
+        ContentLayer = "relu2", ContentWeight = 1.0,
+        StyleLayers = ["relu1", "conv3"], StyleWeights = [100.0, 100.0],
+        TvWeight = 1e-3, Iterations = iterations, LearningRate = 0.05, DecayAt = 25, DecayedLearningRate = 0.01,
+        ClampUntil = 28, FrameAt = [0, 10, iterations - 1],
+    };
+
+    [Fact]
+    public void Adam_run_lowers_the_loss_keeps_frames_and_restores_the_model()
+    {
+        var model = TinyNet();
+        model.train();
+        manual_seed(1);
+        var content = rand(1, 3, 16, 16) * 2 - 1;
+        var style = rand(1, 3, 20, 20) * 2 - 1;
+        using var result = new StyleTransfer(model, Lo, Hi).run(content, style, Options());
+        Assert.True(result.History[^1].Total_loss < 0.5 * result.History[0].Total_loss,
+            $"loss went from {result.History[0].Total_loss} to {result.History[^1].Total_loss}");
+        Assert.Equal([0, 10, 29], result.Frames.Select(f => f.Iteration));
+        Assert.Equal(content.shape, result.Image.shape);
+        Assert.True(model.training, "the training flag was not restored");
+        Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
+        Assert.False(content.requires_grad);
+    }
+
+    [Fact]
+    public void Lbfgs_run_lowers_the_loss()
+    {
+        var model = TinyNet();
+        manual_seed(2);
+        var content = rand(1, 3, 16, 16) * 2 - 1;
+        var style = rand(1, 3, 16, 16) * 2 - 1;
+        using var result = new StyleTransfer(model, Lo, Hi).run(content, style, Options(20) with { Optimizer = StyleOptimizer.LBFGS, LearningRate = 1 });
+        Assert.True(result.History[^1].Total_loss < 0.5 * result.History[0].Total_loss);
+    }
+
+    [Fact]
+    public void Feature_inversion_of_a_linear_layer_from_noise_recovers_its_features()
+    {
+        var model = TinyNet();
+        manual_seed(3);
+        var content = rand(1, 3, 16, 16) * 2 - 1;
+        // conv1 is linear in the image, so the content loss is a convex quadratic: L-BFGS must drive it near zero.
+        var o = Options(40) with
+        {
+            ContentLayer = "conv1", StyleWeights = [0.0, 0.0], TvWeight = 0, InitRandom = true, Seed = 5,
+            Optimizer = StyleOptimizer.LBFGS, LearningRate = 1, ClampUntil = 0,
+        };
+        using var result = new StyleTransfer(model, Lo, Hi).run(content, null, o);
+        Assert.True(result.History[^1].Content < 0.01 * result.History[0].Content,
+            $"content loss went from {result.History[0].Content} to {result.History[^1].Content}");
+        Assert.Equal(0.0, result.History[^1].Style);
+    }
+
+    [Fact]
+    public void Random_start_is_reproducible_and_within_the_pixel_range()
+    {
+        var model = TinyNet();
+        var content = zeros(1, 3, 8, 8);
+        var o = Options(1) with { StyleWeights = [0.0, 0.0], InitRandom = true, Seed = 9, FrameAt = [], LearningRate = 1e-9 };
+        using var a = new StyleTransfer(model, Lo, Hi).run(content, null, o);
+        using var b = new StyleTransfer(model, Lo, Hi).run(content, null, o);
+        Assert.Equal(0f, (a.Image - b.Image).abs().max().item<float>());
+        Assert.True(a.Image.min().item<float>() >= -1 && a.Image.max().item<float>() <= 1);
+        Assert.True(a.Image.std().item<float>() > 0.3); // uniform on [-1, 1] has std 0.577
+    }
+
+    [Fact]
+    public void Missing_style_image_is_a_clear_error()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new StyleTransfer(TinyNet(), Lo, Hi).run(zeros(1, 3, 8, 8), null, Options()));
+        Assert.Contains("style image", ex.Message);
+    }
+}
