@@ -1,0 +1,137 @@
+// Trains FashionMnistNet on Fashion-MNIST (Debian package dataset-fashion-mnist) and saves its weights.
+//   dotnet run --project tools/TrainFashionMnist -c Release -- [--epochs 6] [--seed 1] [--threads 1]
+//   (the defaults reproduce data/models/fashion-mnist-cnn.bin bit for bit; one thread keeps float sums in a fixed order)
+//       [--data /usr/share/datasets/fashion-mnist] [--out data/models/fashion-mnist-cnn.bin]
+//   dotnet run --project tools/TrainFashionMnist -c Release -- --export-samples data/fashion-mnist
+//       (writes the first 16 test images as PNG + IDX with labels, and does not train)
+using System.Diagnostics;
+using System.Text.Json;
+using InputGradients.Data;
+using InputGradients.Models;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// Prepare TorchSharp's native libraries (Debian 12 fix-ups) before the first torch call below.
+InputGradients.Runtime.LibraryRuntime.Ensure();
+var options = ParseArgs(args);
+int epochs = int.Parse(options.GetValueOrDefault("epochs", "6"));
+int seed = int.Parse(options.GetValueOrDefault("seed", "1"));
+int threads = int.Parse(options.GetValueOrDefault("threads", "1"));
+int batchSize = int.Parse(options.GetValueOrDefault("batch", "128"));
+double lr = double.Parse(options.GetValueOrDefault("lr", "0.001"), System.Globalization.CultureInfo.InvariantCulture);
+string dataDir = options.GetValueOrDefault("data", FashionMnist.DebianDirectory);
+string outPath = options.GetValueOrDefault("out", Path.Combine("data", "models", "fashion-mnist-cnn.bin"));
+
+if (options.TryGetValue("export-samples", out var samplesDir))
+{
+    FashionMnist.ExportSamples(samplesDir, 16, dataDir);
+    AnsiConsole.MarkupLine($"wrote the first 16 test images to {Markup.Escape(samplesDir)}");
+    return 0;
+}
+
+torch.set_num_threads(threads);
+torch.manual_seed(seed);
+// TorchSharp 0.107 has no use_deterministic_algorithms; CPU kernels are deterministic for a fixed thread count.
+
+var total = Stopwatch.StartNew();
+var (trainX, trainY) = FashionMnist.Load(train: true, dataDir);
+var (testX, testY) = FashionMnist.Load(train: false, dataDir);
+AnsiConsole.MarkupLine($"Fashion-MNIST: {trainX.shape[0]} training, {testX.shape[0]} test images from [blue]{Markup.Escape(dataDir)}[/]");
+AnsiConsole.MarkupLine($"training pixels: mean {trainX.mean().item<float>():F4}, std {trainX.std().item<float>():F4} " +
+                       $"(the model normalises with {FashionMnistNet.PixelMean}, {FashionMnistNet.PixelStd})");
+AnsiConsole.MarkupLine($"seed {seed}, epochs {epochs}, batch {batchSize}, Adam lr {lr} with cosine decay, threads {threads}");
+
+var model = new FashionMnistNet();
+var optimizer = optim.Adam(model.parameters(), lr: lr);
+var lossFn = nn.CrossEntropyLoss();
+var shuffle = new Random(seed);  // our own permutation, so the order does not depend on torch's generator
+long n = trainX.shape[0];
+int stepsPerEpoch = (int)((n + batchSize - 1) / batchSize);
+var history = new List<object>();
+double testAccuracy = 0;
+
+AnsiConsole.Progress()
+    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+             new ElapsedTimeColumn(), new RemainingTimeColumn())
+    .Start(ctx =>
+    {
+        var task = ctx.AddTask("training", maxValue: epochs * stepsPerEpoch);
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            // Cosine decay from lr to 0 over the run, set once per epoch.
+            double epochLr = lr * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs));
+            foreach (var g in optimizer.ParamGroups) g.LearningRate = epochLr;
+            model.train();
+            var order = Enumerable.Range(0, (int)n).ToArray();
+            shuffle.Shuffle(order);
+            using var perm = torch.tensor(order.Select(i => (long)i).ToArray());
+            double lossSum = 0; long seen = 0;
+            for (int step = 0; step < stepsPerEpoch; step++)
+            {
+                using var scope = NewDisposeScope();
+                long start = (long)step * batchSize, len = Math.Min(batchSize, n - start);
+                var idx = perm.narrow(0, start, len);
+                var x = trainX.index_select(0, idx);
+                var y = trainY.index_select(0, idx);
+                // Augmentation: horizontal flip of about half the batch (clothes are left-right symmetric enough).
+                var flip = torch.rand(len, 1, 1, 1) < 0.5;
+                x = torch.where(flip, x.flip(3), x);
+                optimizer.zero_grad();
+                var loss = lossFn.call(model.call(FashionMnistNet.Normalize(x)), y);
+                loss.backward();
+                optimizer.step();
+                lossSum += loss.item<float>() * len; seen += len;
+                task.Increment(1);
+                task.Description = $"epoch {epoch + 1}/{epochs} loss {lossSum / seen:F4}";
+            }
+            testAccuracy = model.Accuracy(testX, testY);
+            history.Add(new { epoch = epoch + 1, lr = epochLr, train_loss = lossSum / seen, test_accuracy = testAccuracy });
+            Save(epoch + 1, final: false);
+            AnsiConsole.MarkupLine($"epoch {epoch + 1}: train loss {lossSum / seen:F4}, test accuracy {testAccuracy:P2}, elapsed {total.Elapsed:mm\\:ss}");
+        }
+    });
+
+total.Stop();
+var jsonPath = Save(epochs, final: true);
+AnsiConsole.MarkupLine($"[green]test accuracy {testAccuracy:P2}[/] after {epochs} epochs in {total.Elapsed.TotalSeconds:F1} s");
+AnsiConsole.MarkupLine($"saved {Markup.Escape(outPath)} and {Markup.Escape(jsonPath)}");
+return 0;
+
+
+// Saves the weights and metadata; called after every epoch too, so a long run leaves a usable checkpoint.
+string Save(int epochsDone, bool final)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+    model.save(outPath);
+    var metadata = new
+    {
+        model = "InputGradients.Models.FashionMnistNet",
+        format = "TorchSharp Module.save (tensors only; load with FashionMnistNet.Load)",
+        command = "dotnet run --project tools/TrainFashionMnist -c Release -- " + string.Join(" ", args),
+        seed, epochs, epochs_done = epochsDone, finished = final, batch_size = batchSize, optimizer = "Adam", lr, lr_schedule = "cosine, per epoch",
+        augmentation = "random horizontal flip (p=0.5)",
+        threads,
+        test_accuracy = testAccuracy,
+        training_seconds = Math.Round(total.Elapsed.TotalSeconds, 1),
+        torchsharp = typeof(torch).Assembly.GetName().Version?.ToString(),
+        machine = $"{Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+        history,
+    };
+    var jsonPath = Path.ChangeExtension(outPath, ".json");
+    File.WriteAllText(jsonPath, JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    return jsonPath;
+}
+
+static Dictionary<string, string> ParseArgs(string[] args)
+{
+    var known = new HashSet<string> { "epochs", "seed", "threads", "batch", "lr", "data", "out", "export-samples" };
+    var d = new Dictionary<string, string>();
+    for (int i = 0; i < args.Length; i++)
+    {
+        if (!args[i].StartsWith("--") || i + 1 >= args.Length || !known.Contains(args[i][2..]))
+            throw new ArgumentException($"unknown or incomplete option '{args[i]}'; options: --{string.Join(" --", known)} (each with a value)");
+        d[args[i][2..]] = args[++i];
+    }
+    return d;
+}
