@@ -123,7 +123,7 @@ var workloads = new (string Name, string Op, JsonObject Args, Func<object> Sharp
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version} vs PyTorch {pyInfo["torch"]}, {threads} threads each, " +
                   $"{rounds} round(s){(quick ? " (quick)" : "")}; channel {channel}, fooling target {foolTarget}");
 // Warm-up (not timed): first calls allocate and pick kernels on both sides.
-Time(() => { using var m = Saliency.compute_saliency_maps(one, Target.Channel("layer4", channel), net); return 0; });
+Time(() => { using var m = Saliency.compute_saliency_maps(batch, Target.Channel("layer4", channel), net); return 0; });
 Ask("saliency", new JsonObject { ["channel"] = channel });
 
 var sharp = workloads.Select(_ => new List<double>()).ToArray();
@@ -246,8 +246,8 @@ static string FindRoot()
     return Directory.GetCurrentDirectory();
 }
 
-// Same scheme as the CLI's `style` defaults: every term divided by its target's energy, so the weights say how much
-// each term counts relative to the others.
+// The CLI's `style` defaults (tools/InputGradients.Cli/StyleCommand.cs): every term divided by its target's energy,
+// then weighted content 1, style 1000 (each layer), total variation 1.
 static StyleTransferOptions StyleWeights(ResNet18Backbone net, Tensor content, Tensor style, int steps)
 {
     string contentLayer = "layer2";
@@ -257,10 +257,11 @@ static StyleTransferOptions StyleWeights(ResNet18Backbone net, Tensor content, T
     var p = net.forward_features(content, contentLayer)[contentLayer];
     var taps = net.forward_features(style, styleLayers);
     double contentWeight = 1.0 / p.pow(2).sum().item<float>();
-    var styleWeights = styleLayers.Select(l => 1.0 / StyleLosses.gram_matrix(taps[l]).pow(2).sum().item<float>()).ToArray();
+    var styleWeights = styleLayers.Select(l => 1000.0 / StyleLosses.gram_matrix(taps[l]).pow(2).sum().item<float>()).ToArray();
+    double tvWeight = 1.0 / StyleLosses.tv_loss(content, 1.0).item<float>();
     return new StyleTransferOptions
     {
         ContentLayer = contentLayer, ContentWeight = contentWeight, StyleLayers = styleLayers, StyleWeights = styleWeights,
-        TvWeight = 0, Iterations = steps, FrameAt = [],
+        TvWeight = tvWeight, Iterations = steps, FrameAt = [],
     };
 }

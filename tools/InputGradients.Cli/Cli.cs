@@ -71,6 +71,13 @@ public static class Cli
             console.MarkupLineInterpolated($"[red]inputgrad: error: {e.Message}[/]");
             return 1;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not the user's mistake: keep the type and the first line, which is what a bug report needs.
+            var first = e.Message.Split('\n')[0];
+            console.MarkupLineInterpolated($"[red]inputgrad: internal error ({e.GetType().Name}): {first}[/]");
+            return 3;
+        }
     }
 
     sealed class AnsiWriter(IAnsiConsole console) : TextWriter
@@ -105,7 +112,7 @@ sealed class Options
     public readonly Option<int> Samples = new("--samples") { Description = "SmoothGrad: noisy samples.", DefaultValueFactory = _ => 50 };
     public readonly Option<double> Noise = new("--noise") { Description = "SmoothGrad: noise standard deviation as a fraction of the input range.", DefaultValueFactory = _ => 0.15 };
     public readonly Option<string?> CamLayer = new("--cam-layer") { Description = "Grad-CAM layer (default: resnet18 layer3, fashion features.relu3, squeezenet features.12)." };
-    public readonly Option<double?> Lr = new("--lr") { Description = "Fooling: step length in input units (default: 10 for unit-scale inputs, 10x58 for the backbone's 0-255 input)." };
+    public readonly Option<double?> Lr = new("--lr") { Description = "Fooling: step length in input units (default: 10 for squeezenet, 580 for the backbone's 0-255 input, 1 for fashion)." };
     public readonly Option<long> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
     /// <summary>A --steps option for one command (each command has its own default).</summary>
     public Option<int> Steps(int fallback, string description) =>
@@ -127,9 +134,10 @@ sealed class Options
         var stepsOption = p.CommandResult.Command.Options.OfType<Option<int>>().FirstOrDefault(x => x.Name == "--steps");
         var steps = stepsOption is null ? 0 : p.GetValue(stepsOption);
         if (stepsOption is not null && steps < 1) throw new CliException($"--steps must be at least 1, got {steps}.");
-        var samples = p.GetValue(Samples);
+        bool Has(Option o) => p.CommandResult.Command.Options.Contains(o);
+        var samples = Has(Samples) ? p.GetValue(Samples) : 1;
         if (samples < 1) throw new CliException($"--samples must be at least 1, got {samples}.");
-        var noise = p.GetValue(Noise);
+        var noise = Has(Noise) ? p.GetValue(Noise) : 0;
         if (!(noise >= 0)) throw new CliException($"--noise must be non-negative, got {noise}.");
         var threads = p.GetValue(Threads);
         if (threads is < 1) throw new CliException($"--threads must be at least 1, got {threads}.");

@@ -18,7 +18,7 @@ public static class Render
         using var scope = NewDisposeScope();
         var m = map.detach().to_type(ScalarType.Float32).cpu();
         var lo = m.min();
-        var hi = clipTop ? m.flatten().quantile(0.995) : m.max();
+        var hi = clipTop ? m.flatten().quantile(tensor(0.995f)) : m.max();
         var range = (hi - lo).clamp_min(1e-12);
         return ((m - lo) / range).clamp(0, 1).MoveToOuterDisposeScope();
     }
