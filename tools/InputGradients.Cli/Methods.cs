@@ -23,6 +23,7 @@ public static class Methods
 
     static CliModel Open(Request r, IAnsiConsole console)
     {
+        InputGradients.Runtime.LibraryRuntime.Ensure();   // TorchSharp's natives, before the first torch call
         if (r.Threads is { } t) torch.set_num_threads(t);
         var model = CliModel.Load(r.Model, r.Weights);
         console.MarkupLineInterpolated($"model: [bold]{r.Model.ToString().ToLowerInvariant()}[/], input {model.Size}x{model.Size}");

@@ -46,14 +46,15 @@ public static class Render
         return (rgb * (1 - a) + Colour(unit) * a).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Saves C×H×W on 0-1, enlarged by a whole factor (nearest) up to <see cref="MinSide"/>.</summary>
-    public static void Save(Tensor image01, string path)
+    /// <summary>Saves C×H×W on 0-1, enlarged by a whole factor (nearest) up to <see cref="MinSide"/> unless
+    /// <paramref name="enlarge"/> is false.</summary>
+    public static void Save(Tensor image01, string path, bool enlarge = true)
     {
         using var scope = NewDisposeScope();
         var x = image01.detach().cpu().to_type(ScalarType.Float32);
         if (x.dim() == 2) x = x.unsqueeze(0);
         long side = Math.Min(x.shape[1], x.shape[2]);
-        if (side < MinSide)
+        if (enlarge && side < MinSide)
         {
             long f = (MinSide + side - 1) / side;
             x = nn.functional.interpolate(x.unsqueeze(0), [x.shape[1] * f, x.shape[2] * f], mode: InterpolationMode.Nearest)[0];

@@ -62,6 +62,7 @@ public static class StyleCommand
         var styleLayers = styleLayerList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (styleLayers.Length == 0) throw new CliException("--style-layers is empty.");
         foreach (var path in new[] { contentPath, stylePath }) if (!File.Exists(path)) throw new CliException($"image file not found: {path}");
+        InputGradients.Runtime.LibraryRuntime.Ensure();   // TorchSharp's natives, before the first torch call
         if (threads is { } t) { if (t < 1) throw new CliException($"--threads must be at least 1, got {t}."); torch.set_num_threads(t); }
 
         using var scope = NewDisposeScope();
@@ -92,7 +93,7 @@ public static class StyleCommand
             var last = result.History[^1];
             console.MarkupLineInterpolated($"  final losses: content {last.Content:G3}, style {last.Style:G3}, tv {last.Tv:G3}");
             var rgb = (net.Deprocess(result.Image)[0] / 255).clamp(0, 1);
-            Render.Save(rgb, outPath);
+            Render.Save(rgb, outPath, enlarge: false);
         }
         console.MarkupLineInterpolated($"  wrote [green]{outPath}[/]");
         return 0;
