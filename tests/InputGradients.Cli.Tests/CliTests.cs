@@ -43,9 +43,12 @@ public sealed class CliTests : IDisposable
     [InlineData("saliency")]
     [InlineData("gradcam")]
     [InlineData("guided")]
-    public void Resnet18_method_on_a_photo_writes_the_map_and_the_overlay(string method)
+    [InlineData("guided-gradcam")]
+    [InlineData("ig", "--steps", "4")]
+    [InlineData("smoothgrad", "--samples", "3")]
+    public void Resnet18_method_on_a_photo_writes_the_map_and_the_overlay(string method, params string[] extra)
     {
-        var (exit, output) = Run(method, Photo("chelsea.png"), "-o", _dir, "--channel", "273");
+        var (exit, output) = Run([method, Photo("chelsea.png"), "-o", _dir, "--channel", "273", .. extra]);
         Assert.True(exit == 0, output);
         var map = Path.Combine(_dir, $"chelsea.{method}.layer4-ch273.png");
         var overlay = Path.Combine(_dir, $"chelsea.{method}.layer4-ch273.overlay.png");

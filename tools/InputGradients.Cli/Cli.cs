@@ -76,6 +76,8 @@ public static class Cli
             // Not the user's mistake: keep the type and the first line, which is what a bug report needs.
             var first = e.Message.Split('\n')[0];
             console.MarkupLineInterpolated($"[red]inputgrad: internal error ({e.GetType().Name}): {first}[/]");
+            if (Environment.GetEnvironmentVariable("INPUTGRAD_DEBUG") is "1") console.WriteLine(e.ToString());
+            else console.WriteLine("(set INPUTGRAD_DEBUG=1 for the stack trace)");
             return 3;
         }
     }

@@ -116,7 +116,7 @@ public static class Methods
                         var a = ig.attribute(input, target);
                         done(1);
                         return a;
-                    })[0].sum(0).abs();
+                    })[0].sum([0L]).abs();
                     break;
                 case "smoothgrad":
                     map = ProgressBar.Run(console, live, $"smoothgrad ({r.Samples} samples)", r.Samples, done =>
