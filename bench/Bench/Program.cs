@@ -26,6 +26,7 @@ int rounds = IntArg("--rounds", quick ? 1 : 3);
 int threads = IntArg("--threads", 2);
 string root = FindRoot();
 string outPath = StringArg("--out", Path.Combine(root, "bench", "results", quick ? "quick.md" : "latest.md"));
+string loadAtStart = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 string python = Environment.GetEnvironmentVariable("BENCH_PYTHON") ?? "/usr/bin/python3";
 
 int foolSteps = quick ? 5 : 100, visSteps = quick ? 5 : 100, styleSteps = quick ? 5 : 200;
@@ -166,19 +167,19 @@ var report = new StringBuilder();
 string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 report.AppendLine($"# TorchSharp vs PyTorch, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(quick ? " (quick mode: not a measurement)" : "")}");
 report.AppendLine();
-report.AppendLine($"- Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}; load average at the end: {load}");
+report.AppendLine($"- Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}; load average (1, 5, 15 min) at the start: {loadAtStart}; at the end: {load}");
 report.AppendLine($"- TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {InputGradients.Runtime.TorchRuntime.Info?.LibtorchVersion ?? "?"}), " +
                   $"PyTorch {pyInfo["torch"]} ({pyInfo["blas"]}); {threads} threads each, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
-report.AppendLine($"- {rounds} round(s), the two sides alternating workload by workload (order flipped each time); saliency and Grad-CAM run {ShortRepeats} times a round. Times are medians of wall-clock seconds; the spread column gives min-max of the ratio per pair.");
+report.AppendLine($"- {rounds} round(s), the two sides alternating workload by workload (order flipped each time); saliency and Grad-CAM run {ShortRepeats} times a round. Times are medians of wall-clock seconds; a pair is one TorchSharp run and the PyTorch run next to it, so its ratio saw the same machine load.");
 report.AppendLine($"- Network: the ImageNet ResNet-18 backbone (ONNX graph), float32, CPU. Objective channel {channel} of layer4; fooling target: pooled feature {foolTarget}.");
 report.AppendLine();
-report.AppendLine("| workload | runs | TorchSharp (s) | PyTorch (s) | ratio TorchSharp/PyTorch | ratio per pair, min-max |");
-report.AppendLine("|---|---:|---:|---:|---:|---:|");
+report.AppendLine("| workload | runs | TorchSharp (s) | PyTorch (s) | ratio of the medians | median ratio per pair | ratio per pair, min-max |");
+report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
 for (int w = 0; w < workloads.Length; w++)
 {
     double a = Median(sharp[w]), b = Median(torchPy[w]);
     var pairs = sharp[w].Zip(torchPy[w], (x, y) => x / y).ToArray();
-    report.AppendLine($"| {workloads[w].Name} | {sharp[w].Count} | {a:F2} | {b:F2} | **{a / b:F2}** | {pairs.Min():F2}-{pairs.Max():F2} |");
+    report.AppendLine($"| {workloads[w].Name} | {sharp[w].Count} | {a:F2} | {b:F2} | **{a / b:F2}** | {Median(pairs.ToList()):F2} | {pairs.Min():F2}-{pairs.Max():F2} |");
 }
 report.AppendLine();
 report.AppendLine("Checks (the same work was done on both sides; fooling shows the steps taken):");
