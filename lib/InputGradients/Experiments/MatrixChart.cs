@@ -8,10 +8,12 @@ public static class MatrixChart
     /// <summary>
     /// A Plotly heatmap of a matrix with labelled rows (top to bottom) and columns, its values written in the cells
     /// (<paramref name="valueFormat"/>, e.g. "0" or "0.00"). Used for confusion and similarity matrices.
+    /// <paramref name="zmin"/>/<paramref name="zmax"/> fix the colour range (values outside it take the end colours),
+    /// e.g. to keep a similarity matrix's diagonal of ones from flattening the other entries.
     /// </summary>
     public static GenericChart Heatmap(double[,] z, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels,
         string title, string xTitle = "", string yTitle = "", string valueFormat = "0.00", string colorscale = "Viridis",
-        int size = 640)
+        int size = 640, double? zmin = null, double? zmax = null, bool reverseScale = false)
     {
         int rows = z.GetLength(0), cols = z.GetLength(1);
         if (rowLabels.Count != rows || columnLabels.Count != cols)
@@ -27,6 +29,9 @@ public static class MatrixChart
         t.SetProperty("texttemplate", "%{text}");
         t.SetProperty("hovertemplate", "%{y} / %{x}: %{text}<extra></extra>");
         t.SetProperty("colorscale", colorscale);
+        if (reverseScale) t.SetProperty("reversescale", true);
+        if (zmin is { } lo) t.SetProperty("zmin", lo);
+        if (zmax is { } hi) t.SetProperty("zmax", hi);
         var chart = GenericChart.ofTraceObject(false, t);
         var layout = new Layout();
         layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title });
@@ -40,11 +45,12 @@ public static class MatrixChart
 
     /// <summary>A heatmap of counts (a confusion matrix).</summary>
     public static GenericChart Heatmap(long[,] counts, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels,
-        string title, string xTitle = "", string yTitle = "", string colorscale = "Blues", int size = 640)
+        string title, string xTitle = "", string yTitle = "", int size = 640)
     {
         var z = new double[counts.GetLength(0), counts.GetLength(1)];
         for (int i = 0; i < z.GetLength(0); i++)
             for (int j = 0; j < z.GetLength(1); j++) z[i, j] = counts[i, j];
-        return Heatmap(z, rowLabels, columnLabels, title, xTitle, yTitle, "0", colorscale, size);
+        // Plotly's "Blues" runs from dark to light; reversed, large counts are dark.
+        return Heatmap(z, rowLabels, columnLabels, title, xTitle, yTitle, "0", "Blues", size, reverseScale: true);
     }
 }

@@ -81,6 +81,10 @@ public class PredictionsTests
         Assert.Contains("\"heatmap\"", json);
         Assert.Contains("Confusion", json);
         Assert.Contains("\"7\"", json);
+        Assert.Contains("\"reversescale\":true", json);
+        var clipped = GenericChart.toJson(MatrixChart.Heatmap(new double[,] { { 1, 0.25 }, { 0.25, 1 } }, new[] { "a", "b" }, new[] { "a", "b" }, "sim", zmax: 0.5));
+        Assert.Contains("\"zmax\":0.5", clipped);
+        Assert.Contains("\"0.25\"", clipped);
         Assert.Throws<ArgumentException>(() => MatrixChart.Heatmap(new double[2, 3], new[] { "a", "b" }, new[] { "a", "b" }, "x"));
     }
 
