@@ -30,8 +30,12 @@ public static class MatrixChart
         t.SetProperty("hovertemplate", "%{y} / %{x}: %{text}<extra></extra>");
         t.SetProperty("colorscale", colorscale);
         if (reverseScale) t.SetProperty("reversescale", true);
-        if (zmin is { } lo) t.SetProperty("zmin", lo);
-        if (zmax is { } hi) t.SetProperty("zmax", hi);
+        if (zmin is not null || zmax is not null)
+        {
+            // plotly.js ignores one bound without the other: the missing one is the data's own.
+            t.SetProperty("zmin", zmin ?? values.SelectMany(r => r).Min());
+            t.SetProperty("zmax", zmax ?? values.SelectMany(r => r).Max());
+        }
         var chart = GenericChart.ofTraceObject(false, t);
         var layout = new Layout();
         layout.SetProperty("title", new Dictionary<string, object> { ["text"] = title });

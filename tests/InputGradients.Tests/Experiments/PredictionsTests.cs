@@ -84,6 +84,7 @@ public class PredictionsTests
         Assert.Contains("\"reversescale\":true", json);
         var clipped = GenericChart.toJson(MatrixChart.Heatmap(new double[,] { { 1, 0.25 }, { 0.25, 1 } }, new[] { "a", "b" }, new[] { "a", "b" }, "sim", zmax: 0.5));
         Assert.Contains("\"zmax\":0.5", clipped);
+        Assert.Contains("\"zmin\":0.25", clipped);
         Assert.Contains("\"0.25\"", clipped);
         Assert.Throws<ArgumentException>(() => MatrixChart.Heatmap(new double[2, 3], new[] { "a", "b" }, new[] { "a", "b" }, "x"));
     }
