@@ -39,6 +39,9 @@ public class StyleTransferTests
         Assert.True(result.History[^1].Total_loss < 0.5 * result.History[0].Total_loss,
             $"loss went from {result.History[0].Total_loss} to {result.History[^1].Total_loss}");
         Assert.Equal([0, 10, 29], result.Frames.Select(f => f.Iteration));
+        // Frames outlive the run: the last one is the final image (no clamping after iteration 28).
+        Assert.Equal(0f, (result.Frames[^1].Image - result.Image).abs().max().item<float>());
+        Assert.True((result.Frames[0].Image - content).abs().max().item<float>() > 0);
         Assert.Equal(content.shape, result.Image.shape);
         Assert.True(model.training, "the training flag was not restored");
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));

@@ -183,7 +183,9 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         }
 
         var result = img.detach().clone().MoveToOuterDisposeScope();
-        return new StyleTransferResult { Image = result, Frames = frames, History = history };
+        // Frames were moved out of each step's scope into this method's; hand them on to the caller's.
+        var kept = frames.Select(f => (f.Item1, f.Item2.MoveToOuterDisposeScope())).ToList();
+        return new StyleTransferResult { Image = result, Frames = kept, History = history };
     }
 
     static void Validate(Tensor content, Tensor? style, StyleTransferOptions o)
