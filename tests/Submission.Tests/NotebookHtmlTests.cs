@@ -21,6 +21,14 @@ public class NotebookHtmlTests
     public void Strips_display_delimiters_of_latex_outputs(string latex, string expected) =>
         Assert.Equal(expected, NotebookHtml.StripDisplayDelimiters(latex));
 
+    [Theory]
+    [InlineData("## Q3.3 $L$ layers identify $2^{Ld}$ regions", @"\(2^{Ld}\)")]
+    [InlineData("Weights $w_{(0,1)}$ and $x_{(2,2)}$", @"\(w_{(0,1)}\)")]
+    [InlineData("The ratio is $$A = \\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}$$ here", @"\[A = \begin{bmatrix} 1 &amp; 2 \\ 3 &amp; 4 \end{bmatrix}\]")]
+    [InlineData("$$\nx^2\n$$", @"\[")]
+    public void Maths_in_markdown_reaches_MathJax_intact(string markdown, string expected) =>
+        Assert.Contains(expected, NotebookHtml.MarkdownToHtml(markdown));
+
     [Fact]
     public void A_notebook_with_a_failed_cell_is_refused_and_the_cell_named()
     {

@@ -3,6 +3,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Markdig;
+using Markdig.Extensions.Mathematics;
+using Markdig.Renderers;
+using Markdig.Renderers.Html;
 
 namespace Submission;
 
@@ -13,7 +16,42 @@ namespace Submission;
 /// </summary>
 public static partial class NotebookHtml
 {
-    static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
+    // Not UseAdvancedExtensions: its generic attributes read "{Ld}" in "$2^{Ld}$" at the end of a heading as an
+    // attribute block and break the formula.
+    static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
+        .UseMathematics()
+        .UsePipeTables()
+        .UseGridTables()
+        .UseEmphasisExtras()
+        .UseListExtras()
+        .UseTaskLists()
+        .UseAutoLinks()
+        .UseFootnotes()
+        .Build();
+
+    /// <summary>Markdown to HTML; maths goes to MathJax as <c>\(…\)</c>, or <c>\[…\]</c> for <c>$$…$$</c> even inside a paragraph.</summary>
+    internal static string MarkdownToHtml(string markdown)
+    {
+        var writer = new StringWriter();
+        var renderer = new HtmlRenderer(writer);
+        Pipeline.Setup(renderer);
+        renderer.ObjectRenderers.Replace<HtmlMathInlineRenderer>(new DisplayAwareMathInlineRenderer());
+        renderer.Render(Markdown.Parse(markdown, Pipeline));
+        writer.Flush();
+        return writer.ToString();
+    }
+
+    /// <summary>Markdig renders <c>$$x$$</c> inside a paragraph as inline maths; students mean a displayed formula.</summary>
+    sealed class DisplayAwareMathInlineRenderer : HtmlObjectRenderer<MathInline>
+    {
+        protected override void Write(HtmlRenderer renderer, MathInline math)
+        {
+            var display = math.DelimiterCount >= 2;
+            renderer.Write(display ? "<span class=\"math display\">\\[" : "<span class=\"math\">\\(");
+            renderer.WriteEscape(ref math.Content);
+            renderer.Write(display ? "\\]</span>" : "\\)</span>");
+        }
+    }
 
     /// <summary>Output formats in order of preference, richest first.</summary>
     static readonly string[] MimePreference =
@@ -48,7 +86,7 @@ public static partial class NotebookHtml
             {
                 case "markdown":
                     var css = IsSubQuestion(cell.Source) ? "cell markdown subquestion" : "cell markdown";
-                    html.Append($"<section class=\"{css}\">").Append(Markdown.ToHtml(cell.Source, Pipeline)).Append("</section>\n");
+                    html.Append($"<section class=\"{css}\">").Append(MarkdownToHtml(cell.Source)).Append("</section>\n");
                     break;
                 case "code":
                     html.Append("<section class=\"cell code\">");
@@ -88,7 +126,7 @@ public static partial class NotebookHtml
     {
         "text/html" or "image/svg+xml" => value,
         "image/png" or "image/jpeg" => $"<img alt=\"figure\" src=\"data:{mime};base64,{Regex.Replace(value, @"\s", "")}\">",
-        "text/markdown" => Markdown.ToHtml(value, Pipeline),
+        "text/markdown" => MarkdownToHtml(value),
         "text/latex" => $"<div class=\"math\">\\[{WebUtility.HtmlEncode(StripDisplayDelimiters(value))}\\]</div>",
         _ => $"<pre class=\"plain\">{WebUtility.HtmlEncode(value)}</pre>",
     };
@@ -150,6 +188,7 @@ public static partial class NotebookHtml
         table { border-collapse: collapse; font-size: 9pt; margin: 0.4em 0; }
         th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
         .math { overflow-x: visible; }
+        span.math.display { display: block; text-align: center; margin: 0.4em 0; }
         mjx-container[display="true"] { margin: 0.5em 0 !important; }
         """;
 }

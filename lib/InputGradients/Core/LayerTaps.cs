@@ -63,6 +63,9 @@ public static class LayerTaps
         }
 
         var captured = new Dictionary<string, Tensor>();
+        // A model whose forward opens its own dispose scope (FashionMnistNet does) would dispose the captured
+        // tensor when that forward returns: the hook moves it to the scope of the caller of run().
+        var home = torch.CurrentDisposeScope;
         using var hooks = new HookScope();
         foreach (var name in layers) {
             var module = find(model, name);
@@ -70,6 +73,8 @@ public static class LayerTaps
             hooks.Add(module.register_forward_hook((m, input, result) => {
                 // Later in-place operations (ReLU(inplace)) would change the captured tensor; hand a clone downstream
                 // and keep the original, as Captum does.
+                result.DetachFromDisposeScope();
+                home?.Attach(result);
                 captured[key] = result;
                 return result.clone();
             }));

@@ -63,16 +63,7 @@ public sealed class RefNet : Module<Tensor, Tensor>
 
 public static class Fixtures
 {
-    public static string Dir { get; } = FindDir();
-
-    private static string FindDir()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent) {
-            var p = Path.Combine(d.FullName, "tests", "reference", "fixtures", "attribution");
-            if (Directory.Exists(p)) return p;
-        }
-        throw new DirectoryNotFoundException("tests/reference/fixtures/attribution not found above " + AppContext.BaseDirectory);
-    }
+    public static string Dir { get; } = TestPaths.Fixture("attribution");
 
     private static JsonElement? reference;
     public static JsonElement Reference => reference ??= JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "reference.json"))).RootElement;

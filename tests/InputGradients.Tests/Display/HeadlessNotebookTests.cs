@@ -11,13 +11,6 @@ namespace InputGradients.Tests.Display;
 /// </summary>
 public class HeadlessNotebookTests
 {
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Notebooks.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("repository root (Notebooks.sln) not found above " + AppContext.BaseDirectory);
-    }
-
     static JsonObject Code(string source) => new()
     {
         ["cell_type"] = "code", ["execution_count"] = null, ["outputs"] = new JsonArray(), ["source"] = source,
@@ -31,7 +24,7 @@ public class HeadlessNotebookTests
     [Fact]
     public void Dotnet_repl_stores_latex_png_html_and_one_progress_output()
     {
-        var root = RepoRoot();
+        var root = TestPaths.Root;
         var dll = typeof(Notebook).Assembly.Location;
         string[] cells =
         [

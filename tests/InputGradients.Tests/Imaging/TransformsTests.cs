@@ -129,15 +129,8 @@ public class TransformsTorchvisionReferenceTests
 {
     static readonly System.Text.Json.JsonElement Reference = LoadReference();
 
-    static System.Text.Json.JsonElement LoadReference()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var p = Path.Combine(dir.FullName, "tests", "reference", "imaging", "resize_reference.json");
-            if (File.Exists(p)) return System.Text.Json.JsonDocument.Parse(File.ReadAllText(p)).RootElement;
-        }
-        throw new FileNotFoundException("tests/reference/imaging/resize_reference.json not found above " + AppContext.BaseDirectory);
-    }
+    static System.Text.Json.JsonElement LoadReference() => System.Text.Json.JsonDocument.Parse(
+        File.ReadAllText(Path.Combine(TestPaths.Root, "tests", "reference", "imaging", "resize_reference.json"))).RootElement;
 
     // The script's input: pixel (c, y, x) = (7x + 13y + 50c) % 256, shape (3, 37, 53), on 0-255.
     static Tensor Input()

@@ -106,13 +106,7 @@ public sealed class OrtReference : IDisposable
         return torch.tensor(chw, new long[] { 1, 3, height, width });
     }
 
-    public static string RepoFile(params string[] parts)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Notebooks.sln"))) dir = dir.Parent;
-        if (dir is null) throw new DirectoryNotFoundException("repository root (Notebooks.sln) not found above " + AppContext.BaseDirectory);
-        return Path.Combine(new[] { dir.FullName }.Concat(parts).ToArray());
-    }
+    public static string RepoFile(params string[] parts) => Path.Combine([TestPaths.Root, .. parts]);
 
     /// <summary>Max absolute and max relative (|a-b| / max(|b|, 1e-3 * max|b|)) differences.</summary>
     public static (double Abs, double Rel, double MaxRef) Compare(Tensor ours, (float[] Data, long[] Shape) reference)

@@ -15,7 +15,7 @@ namespace InputGradients.Tests.Runtime;
 /// </summary>
 public class CleanProcessTests
 {
-    static readonly string Repo = FindRepo();
+    static readonly string Repo = TestPaths.Root;
     static readonly string DotnetHost = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet"
         ? p : "dotnet";
     const string Expected = "grad=-3,0,4,6.5"; // d/dx sum(x^2) = 2x at x = -1.5, 0, 2, 3.25
@@ -194,12 +194,6 @@ public class CleanProcessTests
         lock (output) return (process.ExitCode, output.ToString());
     }
 
-    static string FindRepo()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Notebooks.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"Notebooks.sln not found above {AppContext.BaseDirectory}");
-    }
 
     sealed class TempDir : IDisposable
     {

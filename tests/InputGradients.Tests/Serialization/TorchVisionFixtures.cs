@@ -7,18 +7,11 @@ namespace InputGradients.Tests.Serialization;
 /// <summary>Files made by tests/reference/make_torchvision_checkpoints.py with Debian's PyTorch.</summary>
 internal static class TorchVisionFixtures
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => TestPaths.Root;
 
-    public static string Dir => Path.Combine(RepoRoot, "tests", "reference", "fixtures", "torchvision");
+    public static string Dir => TestPaths.Fixture("torchvision");
     public static string Script => Path.Combine(RepoRoot, "tests", "reference", "make_torchvision_checkpoints.py");
     public static string File(string name) => Path.Combine(Dir, name);
-
-    private static string FindRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (Directory.Exists(Path.Combine(d.FullName, "tests", "reference", "fixtures", "torchvision"))) return d.FullName;
-        throw new DirectoryNotFoundException("tests/reference/fixtures/torchvision not found above " + AppContext.BaseDirectory);
-    }
 
     /// <summary>A raw little-endian float32 file as a tensor of the given shape.</summary>
     public static Tensor ReadF32(string path, long[] shape)

@@ -39,6 +39,9 @@ public class StyleTransferTests
         Assert.True(result.History[^1].Total_loss < 0.5 * result.History[0].Total_loss,
             $"loss went from {result.History[0].Total_loss} to {result.History[^1].Total_loss}");
         Assert.Equal([0, 10, 29], result.Frames.Select(f => f.Iteration));
+        // Frames outlive the run: the last one is the final image (no clamping after iteration 28).
+        Assert.Equal(0f, (result.Frames[^1].Image - result.Image).abs().max().item<float>());
+        Assert.True((result.Frames[0].Image - content).abs().max().item<float>() > 0);
         Assert.Equal(content.shape, result.Image.shape);
         Assert.True(model.training, "the training flag was not restored");
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
@@ -92,5 +95,27 @@ public class StyleTransferTests
     {
         var ex = Assert.Throws<ArgumentException>(() => new StyleTransfer(TinyNet(), Lo, Hi).run(zeros(1, 3, 8, 8), null, Options()));
         Assert.Contains("style image", ex.Message);
+    }
+
+    [Fact]
+    public void NormalizeBySize_divides_each_loss_by_its_target_size()
+    {
+        // TinyNet on 16×16: relu2 is 1×8×8×8 (512 numbers); relu1 and conv3 have 8 channels, so 8×8 Gram matrices.
+        var model = TinyNet();
+        manual_seed(4);
+        var content = rand(1, 3, 16, 16) * 2 - 1;
+        var style = rand(1, 3, 16, 16) * 2 - 1;
+        var o = Options(3) with { InitRandom = true, Seed = 6, FrameAt = [] };
+        using var plain = new StyleTransfer(model, Lo, Hi).run(content, style, o);
+        using var normalized = new StyleTransfer(model, Lo, Hi).run(content, style, o with { NormalizeBySize = true });
+        using var byHand = new StyleTransfer(model, Lo, Hi).run(content, style,
+            o with { ContentWeight = o.ContentWeight / 512, StyleWeights = [o.StyleWeights[0] / 64, o.StyleWeights[1] / 64] });
+        Assert.Equal(plain.History[0].Content / 512, normalized.History[0].Content, 1e-6 * plain.History[0].Content);
+        for (var t = 0; t < 3; t++)
+        {
+            Assert.Equal(byHand.History[t].Content, normalized.History[t].Content, 1e-6 * byHand.History[t].Content);
+            Assert.Equal(byHand.History[t].Style, normalized.History[t].Style, 1e-6 * byHand.History[t].Style);
+        }
+        Assert.True((byHand.Image - normalized.Image).abs().max().item<float>() < 1e-5);
     }
 }

@@ -25,6 +25,12 @@ public sealed record StyleTransferOptions
     public required IReadOnlyList<string> StyleLayers { get; init; }
     public required IReadOnlyList<double> StyleWeights { get; init; }
     public required double TvWeight { get; init; }
+    /// <summary>
+    /// Divide the content loss by the number of elements of its target (C·H·W of the content features) and each
+    /// style layer's loss by that of its Gram matrix (C²), so that the weights no longer depend on layer sizes:
+    /// <c>w_c/|P| Σ(F−P)²</c> and <c>Σ_l w_l/C_l² Σ(G_l−A_l)²</c>. Off by default (the original's definitions).
+    /// </summary>
+    public bool NormalizeBySize { get; init; }
 
     public int Iterations { get; init; } = 200;
     public StyleOptimizer Optimizer { get; init; } = StyleOptimizer.Adam;
@@ -99,6 +105,12 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
             }
         }
 
+        // Per-size normalisation folds into the weights: w/|target| times the un-normalised sum.
+        var contentWeight = o.NormalizeBySize ? o.ContentWeight / contentTarget.numel() : o.ContentWeight;
+        var styleWeights = o.NormalizeBySize && styleActive
+            ? o.StyleWeights.Select((w, l) => w / styleTargets[l].numel()).ToList()
+            : o.StyleWeights.ToList();
+
         var lo = pixel_min.to(content_image.dtype);
         var hi = pixel_max.to(content_image.dtype);
         Tensor start;
@@ -114,9 +126,9 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         (Tensor total, StyleProgress parts) Loss(int iteration)
         {
             var taps = LayerTaps.run(model, img, false, layers).layers;
-            var content = StyleLosses.content_loss(o.ContentWeight, taps[o.ContentLayer], contentTarget);
+            var content = StyleLosses.content_loss(contentWeight, taps[o.ContentLayer], contentTarget);
             var style = styleActive
-                ? StyleLosses.style_loss(o.StyleLayers.Select(l => taps[l]).ToList(), styleTargets, o.StyleWeights)
+                ? StyleLosses.style_loss(o.StyleLayers.Select(l => taps[l]).ToList(), styleTargets, styleWeights)
                 : zeros(1, dtype: img.dtype).sum();
             var tv = StyleLosses.tv_loss(img, o.TvWeight);
             return (content + style + tv, new StyleProgress(iteration, o.Iterations, content.ToDouble(), style.ToDouble(), tv.ToDouble()));
@@ -171,7 +183,9 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         }
 
         var result = img.detach().clone().MoveToOuterDisposeScope();
-        return new StyleTransferResult { Image = result, Frames = frames, History = history };
+        // Frames were moved out of each step's scope into this method's; hand them on to the caller's.
+        var kept = frames.Select(f => (f.Item1, f.Item2.MoveToOuterDisposeScope())).ToList();
+        return new StyleTransferResult { Image = result, Frames = kept, History = history };
     }
 
     static void Validate(Tensor content, Tensor? style, StyleTransferOptions o)

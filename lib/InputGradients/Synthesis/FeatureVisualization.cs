@@ -1,0 +1,70 @@
+using InputGradients.Core;
+using static TorchSharp.torch;
+
+namespace InputGradients.Synthesis;
+
+/// <summary>
+/// Feature visualisation (Erhan et al. 2009; Olah et al., "Feature Visualization", Distill 2017): gradient ascent
+/// from noise on the input so that one channel, or a whole layer, responds strongly. It is the class-visualisation
+/// loop of <see cref="ClassVisualization"/> (random jitter, L2 penalty, clamping, periodic blur) with the objective
+/// set to the mean over positions of a channel of a layer, so its options and transforms are those of
+/// <see cref="ClassVisualizationOptions"/>. Maximise a <b>pre-ReLU</b> tap (e.g. <c>layer3.1.pre_relu</c> of the
+/// ResNet-18 backbone): after the ReLU a channel that is negative everywhere has zero gradient and ascent cannot start.
+/// </summary>
+/// <example><code>
+/// using var net = ResNet18Backbone.Load();
+/// var o = FeatureVisualization.options_for_0_255(net.MeanBgr, size: 128) with { Iterations = 100, Seed = 1 };
+/// using var r = FeatureVisualization.channel(net, "layer3.1.pre_relu", 17, o);
+/// ImageGrid.Of(net.Deprocess(r.Image), "layer3.1 channel 17");
+/// </code></example>
+public static class FeatureVisualization
+{
+    /// <summary>Maximises the mean of channel <paramref name="channel"/> of <paramref name="layer"/> (N×C×h×w).</summary>
+    public static ClassVisualizationResult channel(nn.Module<Tensor, Tensor> model, string layer, long channel, ClassVisualizationOptions options)
+    {
+        if (channel < 0) throw new ArgumentOutOfRangeException(nameof(channel), $"channel must be non-negative, got {channel}.");
+        var target = Target.OfLayer(layer, a =>
+        {
+            if (a.dim() < 2 || channel >= a.shape[1])
+                throw new ArgumentException($"FeatureVisualization: layer '{layer}' has shape [{string.Join(",", a.shape)}]; channel {channel} does not exist.");
+            var c = a.select(1, channel);
+            return c.dim() == 1 ? c : c.flatten(1).mean(new long[] { 1 });
+        }, $"mean of channel {channel} of {layer}");
+        return ClassVisualization.create(target, model, options);
+    }
+
+    /// <summary>Maximises the mean of the whole layer <paramref name="layer"/> over channels and positions
+    /// (every feature of the layer at once, as in DeepDream's objective on a layer).</summary>
+    public static ClassVisualizationResult layer(nn.Module<Tensor, Tensor> model, string layer, ClassVisualizationOptions options)
+    {
+        var target = Target.OfLayer(layer, a => a.flatten(1).mean(new long[] { 1 }), $"mean of {layer}");
+        return ClassVisualization.create(target, model, options);
+    }
+
+    /// <summary>
+    /// Settings for a model whose input is an image on a 0-255 scale minus per-channel means
+    /// <paramref name="mean"/> (the ResNet-18 backbone: BGR minus its means): pixels clamped to
+    /// [−mean, 255 − mean], a start of small noise (std 10), normalised gradient steps of
+    /// <paramref name="step"/> (in pixel units of the whole image's L2 norm), no L2 penalty, jitter up to 8 pixels
+    /// and a blur of σ = 0.5 every 4 iterations.
+    /// </summary>
+    public static ClassVisualizationOptions options_for_0_255(IReadOnlyList<float> mean, int size = 128, int iterations = 100, double step = 600)
+    {
+        if (size < 32) throw new ArgumentOutOfRangeException(nameof(size), $"size must be at least 32, got {size}.");
+        return new ClassVisualizationOptions
+        {
+            Shape = new long[] { 1, mean.Count, size, size },
+            Iterations = iterations,
+            LearningRate = step,
+            NormalizeGradient = true,
+            L2Reg = 0,
+            MaxJitter = 8,
+            BlurEvery = 4,
+            BlurSigma = 0.5,
+            InitScale = 10,
+            ClampLow = mean.Select(m => -(double)m).ToArray(),
+            ClampHigh = mean.Select(m => 255.0 - m).ToArray(),
+            ShowEvery = 0,
+        };
+    }
+}
