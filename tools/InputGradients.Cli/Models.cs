@@ -62,7 +62,7 @@ public sealed class CliModel : IDisposable
                 double m = FashionMnistNet.PixelMean, s = FashionMnistNet.PixelStd;
                 return new CliModel
                 {
-                    Kind = kind, Net = new FashionView(net), Size = 28, CamLayer = "features.relu3", Classes = ClassNames.FashionMnist(),
+                    Kind = kind, Net = net, Size = 28, CamLayer = "features.relu3", Classes = ClassNames.FashionMnist(),
                     Low = [-m / s], High = [(1 - m) / s],
                     ToInput = rgb01 => FashionMnistNet.Normalize(FashionGrey(rgb01).unsqueeze(0)),
                     ToImage = x => (x[0] * s + m).clamp(0, 1),
@@ -145,37 +145,4 @@ public sealed class CliModel : IDisposable
     }
 
     public void Dispose() => Net.Dispose();
-}
-
-/// <summary>
-/// FashionMnistNet without the dispose scope of its <c>forward</c>: that scope disposes the intermediate tensors that
-/// layer hooks capture (Grad-CAM at <c>features.relu3</c> then fails with "empty handle"). Same submodules, same names.
-/// </summary>
-sealed class FashionView : nn.Module<Tensor, Tensor>
-{
-    readonly FashionMnistNet net;
-    public readonly TorchSharp.Modules.Sequential features;
-    public readonly TorchSharp.Modules.Sequential classifier;
-
-    public FashionView(FashionMnistNet net) : base(nameof(FashionView))
-    {
-        this.net = net;
-        features = net.features;
-        classifier = net.classifier;
-        RegisterComponents();
-        eval();
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        if (x.dim() != 4 || x.shape[1] != 1 || x.shape[2] != 28 || x.shape[3] != 28)
-            throw new ArgumentException($"FashionMnistNet expects input of shape (N,1,28,28), got ({string.Join(",", x.shape)})", nameof(x));
-        return classifier.call(features.call(x));
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) net.Dispose();
-        base.Dispose(disposing);
-    }
 }
