@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""PyTorch side of the TorchSharp-vs-PyTorch benchmark (run with Debian's /usr/bin/python3 and python3-torch).
+
+The C# driver (bench/Bench) starts this script with --serve and sends one JSON command a line on stdin; each
+answer is one JSON line on stdout. The workloads are written here from their definitions (saliency, Grad-CAM,
+fooling images, class visualisation, style transfer); nothing is shared with the C# library but the input
+tensors, which the driver writes as raw float32 files so both sides see the same pixels.
+
+The network is tests/reference/onnx_backbone_torch.py's OnnxBackbone, an independent reading of the same ONNX
+graph. Like the C# backbone, a forward pass stops after the last layer it needs.
+"""
+import json
+import math
+import os
+import pathlib
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "reference"))
+from onnx_backbone_torch import OnnxBackbone, find_onnx  # noqa: E402
+
+
+class Backbone:
+    """OnnxBackbone plus named stage outputs (found from the graph's structure) and an early-stopping forward."""
+
+    def __init__(self, net):
+        self.net = net
+        produced = {}
+        for op, ins, outs, _ in net.nodes:
+            produced[outs[0]] = op
+        relus = [(ins, outs[0]) for op, ins, outs, _ in net.nodes if op == "Relu"]
+        # block outputs: the ReLUs applied to a residual Add; stages have 2, 2, 2, 3 blocks
+        blocks = [out for ins, out in relus if produced.get(ins[0]) == "Add"]
+        if len(blocks) != 9:
+            raise ValueError(f"expected 9 residual blocks in the graph, found {len(blocks)}")
+        self.names = {"stem.relu": relus[0][1], "layer1": blocks[1], "layer2": blocks[3],
+                      "layer3": blocks[5], "layer4": blocks[8], "output": net.output_name}
+
+    def __call__(self, x, *layers):
+        """Values of the named layers ('output' = pooled features), computing only as far as needed."""
+        wanted = {self.names[l]: l for l in layers}
+        net, w = self.net, self.net.weights
+        values = {net.input_name: x}
+        found = {}
+        for op, ins, outs, a in net.nodes:
+            v = values[ins[0]]
+            if op == "Conv":
+                v, pad = net._pad(v, a.get("pads", [0, 0, 0, 0]))
+                y = F.conv2d(v, w[ins[1]], w[ins[2]] if len(ins) > 2 else None, stride=a["strides"], padding=pad,
+                             dilation=a.get("dilations", [1, 1]), groups=a.get("group", 1))
+            elif op == "BatchNormalization":
+                y = F.batch_norm(v, w[ins[3]], w[ins[4]], w[ins[1]], w[ins[2]], training=False, eps=a["epsilon"])
+            elif op == "Relu":
+                y = F.relu(v)
+            elif op == "Add":
+                y = v + values[ins[1]]
+            elif op == "MaxPool":
+                v, pad = net._pad(v, a["pads"], value=float("-inf"))
+                y = F.max_pool2d(v, a["kernel_shape"], a["strides"], padding=pad)
+            else:  # AveragePool
+                v, pad = net._pad(v, a["pads"])
+                y = F.avg_pool2d(v, a["kernel_shape"], a["strides"], padding=pad,
+                                 count_include_pad=bool(a["count_include_pad"]))
+            values[outs[0]] = y
+            if outs[0] in wanted:
+                found[wanted[outs[0]]] = y
+                if len(found) == len(wanted):
+                    break
+        out = found.get("output")
+        if out is not None:
+            found["output"] = out.flatten(1)
+        return found
+
+
+def channel_mean(a, c):
+    return a[:, c].flatten(1).mean(1)
+
+
+# ---- workloads (each returns a small check value so the work cannot be skipped) ----
+
+def saliency(net, x, channel):
+    """Simonyan et al.: max over colour channels of |d score / d x|, score = mean of a layer4 channel."""
+    x = x.detach().requires_grad_(True)
+    s = channel_mean(net(x, "layer4")["layer4"], channel)
+    (g,) = torch.autograd.grad(s.sum(), x)
+    return g.abs().amax(1)
+
+
+def grad_cam(net, x, channel, layer="layer3"):
+    """Selvaraju et al.: ReLU(sum_k mean(dS/dA_k) A_k) at `layer`, upsampled and scaled to [0, 1] per image."""
+    x = x.detach().requires_grad_(True)
+    t = net(x, layer, "layer4")
+    a = t[layer]
+    s = channel_mean(t["layer4"], channel)
+    (g,) = torch.autograd.grad(s.sum(), a)
+    cam = F.relu((g.mean((2, 3), keepdim=True) * a).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    flat = cam.flatten(1)
+    lo, hi = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
+    return ((flat - lo) / (hi - lo).clamp_min(1e-12)).view_as(cam)
+
+
+def fooling(net, x, target, lr, max_iter):
+    """Szegedy et al.: x <- x + lr g/||g|| on the target score until it wins or max_iter steps."""
+    x = x.detach().clone()
+    it = 0
+    while True:
+        xi = x.detach().requires_grad_(True)
+        out = net(xi, "output")["output"]
+        score = out[:, target]
+        predicted = int(out.argmax(1).item())
+        float(score.item())  # the C# side reports progress with the score each step
+        if predicted == target or it == max_iter:
+            break
+        (g,) = torch.autograd.grad(score.sum(), xi)
+        n = g.norm()
+        if float(n) == 0:
+            break
+        with torch.no_grad():
+            x.add_(g * (lr / n))
+        it += 1
+    return it
+
+
+def gauss_kernel(sigma, truncate=4.0):
+    r = int(truncate * sigma + 0.5)
+    k = torch.tensor([math.exp(-0.5 * i * i / sigma ** 2) for i in range(-r, r + 1)])
+    return k / k.sum()
+
+
+def blur(x, sigma):
+    """Separable Gaussian blur with mirrored edges (scipy's 'reflect')."""
+    k = gauss_kernel(sigma).to(x.dtype)
+    r = len(k) // 2
+    c = x.shape[1]
+    y = torch.cat([x[..., :r].flip(3), x, x[..., -r:].flip(3)], 3)
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, len(k)), groups=c)
+    y = torch.cat([y[..., :r, :].flip(2), y, y[..., -r:, :].flip(2)], 2)
+    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, len(k), 1), groups=c)
+
+
+def class_visualisation(net, channel, iterations, lr, l2, init_scale, low, high, jitter=16, blur_every=10, sigma=0.5,
+                        size=224, seed=0):
+    """Simonyan et al. / Yosinski et al.: jittered gradient ascent on score - l2 ||I||^2, clamp, periodic blur."""
+    g = torch.Generator().manual_seed(seed)
+    img = torch.randn(1, 3, size, size, generator=g) * init_scale
+    rng = random.Random(seed)
+    low = torch.tensor(low).view(1, -1, 1, 1)
+    high = torch.tensor(high).view(1, -1, 1, 1)
+    for t in range(iterations):
+        ox, oy = rng.randint(0, jitter), rng.randint(0, jitter)
+        xi = img.roll((oy, ox), (2, 3)).requires_grad_(True)
+        score = channel_mean(net(xi, "layer4")["layer4"], channel).sum()
+        objective = score - l2 * xi.pow(2).sum()
+        float(objective.item())
+        (grad,) = torch.autograd.grad(objective, xi)
+        with torch.no_grad():
+            img = (xi.detach() + lr * grad).roll((-oy, -ox), (2, 3))
+            img = torch.maximum(torch.minimum(img, high), low)
+            if blur_every > 0 and t % blur_every == 0:
+                img = blur(img, sigma)
+    return img
+
+
+def gram(f):
+    n, c, h, w = f.shape
+    f = f.reshape(n, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def style_transfer(net, content, style, low, high, content_layer, content_weight, style_layers, style_weights,
+                   tv_weight, iterations, lr=3.0, decayed_lr=0.1, decay_at=180, clamp_until=190):
+    """Gatys et al. with the original assignment's Adam schedule, from the content image."""
+    with torch.no_grad():
+        p = net(content, content_layer)[content_layer]
+        st = net(style, *style_layers)
+        targets = [gram(st[l]) for l in style_layers]
+    img = content.clone().requires_grad_(True)
+    opt = torch.optim.Adam([img], lr=lr)
+    layers = list(dict.fromkeys(list(style_layers) + [content_layer]))
+    for t in range(iterations):
+        if t == decay_at:
+            for group in opt.param_groups:
+                group["lr"] = decayed_lr
+        opt.zero_grad()
+        f = net(img, *layers)
+        lc = content_weight * (f[content_layer] - p).pow(2).sum()
+        ls = sum(w * (gram(f[l]) - a).pow(2).sum() for l, w, a in zip(style_layers, style_weights, targets))
+        lt = tv_weight * ((img[:, :, 1:] - img[:, :, :-1]).pow(2).sum() + (img[:, :, :, 1:] - img[:, :, :, :-1]).pow(2).sum())
+        loss = lc + ls + lt
+        loss.backward()
+        opt.step()
+        float(lc.item()), float(ls.item()), float(lt.item())
+        if t < clamp_until:
+            with torch.no_grad():
+                img.copy_(torch.maximum(torch.minimum(img, high), low))
+    return img.detach()
+
+
+def blas_library():
+    """The BLAS shared library this process loaded (Debian's libblas.so.3 alternative: OpenBLAS when installed)."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    return ", ".join(sorted(os.path.realpath(l) for l in libs)) or "none loaded"
+
+
+def load_raw(path, shape):
+    return torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(shape).copy())
+
+
+def serve():
+    net = None
+    inputs = {}
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        op = cmd["op"]
+        if op == "setup":
+            torch.set_num_threads(cmd["threads"])
+            net = Backbone(OnnxBackbone(find_onnx()))
+            for name, spec in cmd["inputs"].items():
+                inputs[name] = load_raw(spec["path"], spec["shape"])
+            torch.ones(8, 8) @ torch.ones(8, 8)  # loads the BLAS library, to name it below
+            answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library()}
+        elif op == "quit":
+            break
+        else:
+            a = cmd["args"]
+            start = time.perf_counter()
+            check = None
+            if op == "saliency":
+                check = float(saliency(net, inputs["batch"], a["channel"]).sum())
+            elif op == "gradcam":
+                check = float(grad_cam(net, inputs["batch"], a["channel"], a["layer"]).sum())
+            elif op == "fooling":
+                check = fooling(net, inputs["one"], a["target"], a["lr"], a["steps"])
+            elif op == "classvis":
+                check = float(class_visualisation(net, a["channel"], a["steps"], a["lr"], a["l2"], a["init_scale"],
+                                                  a["low"], a["high"]).abs().mean())
+            elif op == "style":
+                low = torch.tensor(a["low"]).view(1, -1, 1, 1)
+                high = torch.tensor(a["high"]).view(1, -1, 1, 1)
+                check = float(style_transfer(net, inputs["content"], inputs["style"], low, high, a["content_layer"],
+                                             a["content_weight"], a["style_layers"], a["style_weights"],
+                                             a["tv_weight"], a["steps"]).abs().mean())
+            else:
+                raise ValueError(f"unknown op {op}")
+            answer = {"seconds": time.perf_counter() - start, "check": check}
+        print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--serve"]:
+        sys.exit("usage: pytorch_workloads.py --serve   (started by bench/run; see bench/README.md)")
+    serve()

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+
+namespace InputGradients.Cli;
+
+/// <summary>
+/// The <c>inputgrad</c> command line. Exit codes: 0 done; 1 a problem with the input (missing or corrupt image, missing
+/// weights, bad layer or class) or with the options, reported as one line naming the file or option.
+/// </summary>
+public static class Cli
+{
+    public const string DefaultOut = "out/inputgrad";
+
+    /// <summary>Runs the command line; <paramref name="console"/> and <paramref name="interactive"/> let tests capture it.</summary>
+    public static int Run(string[] args, IAnsiConsole? console = null, bool? interactive = null)
+    {
+        console ??= AnsiConsole.Console;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        bool live = interactive ?? (!Console.IsOutputRedirected && console.Profile.Capabilities.Interactive);
+        var o = new Options();
+        var root = new RootCommand(
+            "inputgrad: what a network looks at (attribution maps), what it can be made to see (fooling images, class " +
+            "visualisation), and neural style transfer, on image files. Writes PNG files.");
+
+        foreach (var (name, description) in Methods.Attributions)
+        {
+            var cmd = new Command(name, description) { o.Images };
+            o.AddModelOptions(cmd);
+            o.AddTargetOptions(cmd);
+            if (name == "ig") cmd.Add(o.Steps(50, "Integration steps (Gauss-Legendre)."));
+            if (name == "smoothgrad") { cmd.Add(o.Samples); cmd.Add(o.Noise); }
+            if (name is "gradcam" or "guided-gradcam") cmd.Add(o.CamLayer);
+            cmd.SetAction(parse => Guard(console, () => Methods.Attribute(name, o.Read(parse), console, live)));
+            root.Add(cmd);
+        }
+
+        var fooling = new Command("fooling", "Fooling images (Szegedy et al. 2014): normalised gradient ascent on a target score until " +
+                                             "the network predicts it (class models) or for --steps steps (the backbone).") { o.Images };
+        o.AddModelOptions(fooling);
+        o.AddTargetOptions(fooling);
+        fooling.Add(o.Steps(100, "Largest number of steps."));
+        fooling.Add(o.Lr);
+        fooling.SetAction(parse => Guard(console, () => Methods.Fooling(o.Read(parse), console, live)));
+        root.Add(fooling);
+
+        var classvis = new Command("classvis", "Class (or channel) visualisation: gradient ascent from noise with jitter, L2 penalty, blur " +
+                                               "and clamping (Simonyan et al. 2014, Yosinski et al. 2015).");
+        o.AddModelOptions(classvis);
+        o.AddTargetOptions(classvis);
+        classvis.Add(o.Steps(200, "Gradient-ascent steps."));
+        classvis.Add(o.Seed);
+        classvis.SetAction(parse => Guard(console, () => Methods.ClassVis(o.Read(parse), console, live)));
+        root.Add(classvis);
+
+        root.Add(StyleCommand.Create(console, live));
+        var config = new InvocationConfiguration { Output = new AnsiWriter(console), Error = new AnsiWriter(console) };
+        return root.Parse(args).Invoke(config);
+    }
+
+    /// <summary>Runs a command and turns the user's mistakes into one clear line and exit code 1.</summary>
+    internal static int Guard(IAnsiConsole console, Func<int> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (Exception e) when (e is CliException or FileNotFoundException or InvalidDataException or DirectoryNotFoundException
+                                      or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            console.MarkupLineInterpolated($"[red]inputgrad: error: {e.Message}[/]");
+            return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not the user's mistake: keep the type and the first line, which is what a bug report needs.
+            var first = e.Message.Split('\n')[0];
+            console.MarkupLineInterpolated($"[red]inputgrad: internal error ({e.GetType().Name}): {first}[/]");
+            if (Environment.GetEnvironmentVariable("INPUTGRAD_DEBUG") is "1") console.WriteLine(e.ToString());
+            else console.WriteLine("(set INPUTGRAD_DEBUG=1 for the stack trace)");
+            return 3;
+        }
+    }
+
+    sealed class AnsiWriter(IAnsiConsole console) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public override void Write(char value) => console.Write(new Spectre.Console.Text(value.ToString()));
+        public override void Write(string? value) { if (value is not null) console.Write(new Spectre.Console.Text(value)); }
+        public override void WriteLine(string? value) { Write(value); console.WriteLine(); }
+    }
+}
+
+/// <summary>Values of the options shared by the image commands.</summary>
+public sealed record Request(string[] Images, ModelKind Model, string? Weights, string Out, string Layer, long? Channel, long? Class,
+    int? Threads, int Steps, int Samples, double Noise, string? CamLayer, double? Lr, long Seed);
+
+/// <summary>The option objects (one instance per run, shared by the subcommands).</summary>
+sealed class Options
+{
+    public readonly Argument<string[]> Images = new("images") { Description = "Image files (PNG, JPEG, ...).", Arity = ArgumentArity.OneOrMore };
+    public readonly Option<string> Model = new("--model", "-m")
+    {
+        Description = "resnet18: the ImageNet ResNet-18 backbone (channel targets); fashion: the Fashion-MNIST CNN (any image, made " +
+                      "28x28 grey); squeezenet: torchvision's SqueezeNet 1.1 with --weights (ImageNet classes).",
+        DefaultValueFactory = _ => "resnet18",
+    };
+    public readonly Option<string?> Weights = new("--weights") { Description = "Weights file (.pth or .safetensors for squeezenet; .bin for fashion)." };
+    public readonly Option<string> Out = new("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Cli.DefaultOut };
+    public readonly Option<int?> Threads = new("--threads") { Description = "Torch threads (default: torch's choice)." };
+    public readonly Option<string> Layer = new("--layer") { Description = "Layer of the channel target (resnet18 taps: stem.relu, layer1..layer4, layer4.pre_relu, ...).", DefaultValueFactory = _ => "layer4" };
+    public readonly Option<long?> Channel = new("--channel") { Description = "Channel of --layer to explain (resnet18; default: the image's most active channel)." };
+    public readonly Option<long?> Class = new("--class") { Description = "Class to explain (fashion, squeezenet; default: the predicted class)." };
+    public readonly Option<int> Samples = new("--samples") { Description = "SmoothGrad: noisy samples.", DefaultValueFactory = _ => 50 };
+    public readonly Option<double> Noise = new("--noise") { Description = "SmoothGrad: noise standard deviation as a fraction of the input range.", DefaultValueFactory = _ => 0.15 };
+    public readonly Option<string?> CamLayer = new("--cam-layer") { Description = "Grad-CAM layer (default: resnet18 layer3, fashion features.relu3, squeezenet features.12)." };
+    public readonly Option<double?> Lr = new("--lr") { Description = "Fooling: step length in input units (default: 10 for squeezenet, 580 for the backbone's 0-255 input, 1 for fashion)." };
+    public readonly Option<long> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+    /// <summary>A --steps option for one command (each command has its own default).</summary>
+    public Option<int> Steps(int fallback, string description) =>
+        new("--steps") { Description = description, DefaultValueFactory = _ => fallback };
+
+    public void AddModelOptions(Command c) { c.Add(Model); c.Add(Weights); c.Add(Out); c.Add(Threads); }
+    public void AddTargetOptions(Command c) { c.Add(Layer); c.Add(Channel); c.Add(Class); }
+
+    public Request Read(ParseResult p)
+    {
+        var modelName = p.GetValue(Model) ?? "resnet18";
+        var model = modelName.ToLowerInvariant() switch
+        {
+            "resnet18" => ModelKind.Resnet18,
+            "fashion" => ModelKind.Fashion,
+            "squeezenet" => ModelKind.Squeezenet,
+            _ => throw new CliException($"--model '{modelName}' is not one of resnet18, fashion, squeezenet."),
+        };
+        var stepsOption = p.CommandResult.Command.Options.OfType<Option<int>>().FirstOrDefault(x => x.Name == "--steps");
+        var steps = stepsOption is null ? 0 : p.GetValue(stepsOption);
+        if (stepsOption is not null && steps < 1) throw new CliException($"--steps must be at least 1, got {steps}.");
+        bool Has(Option o) => p.CommandResult.Command.Options.Contains(o);
+        var samples = Has(Samples) ? p.GetValue(Samples) : 1;
+        if (samples < 1) throw new CliException($"--samples must be at least 1, got {samples}.");
+        var noise = Has(Noise) ? p.GetValue(Noise) : 0;
+        if (!(noise >= 0)) throw new CliException($"--noise must be non-negative, got {noise}.");
+        var threads = p.GetValue(Threads);
+        if (threads is < 1) throw new CliException($"--threads must be at least 1, got {threads}.");
+        var images = p.CommandResult.Command.Arguments.Contains(Images) ? p.GetValue(Images) ?? [] : [];
+        return new Request(images, model, p.GetValue(Weights), p.GetValue(Out) ?? Cli.DefaultOut, p.GetValue(Layer) ?? "layer4",
+            p.GetValue(Channel), p.GetValue(Class), threads, steps, samples, noise, p.GetValue(CamLayer), p.GetValue(Lr), p.GetValue(Seed));
+    }
+}

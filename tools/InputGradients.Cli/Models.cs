@@ -1,0 +1,148 @@
+using InputGradients.Core;
+using InputGradients.Data;
+using InputGradients.Imaging;
+using InputGradients.Models;
+using InputGradients.Models.ImageNet;
+using InputGradients.Models.TorchVision;
+using InputGradients.Synthesis;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace InputGradients.Cli;
+
+/// <summary>The networks the CLI knows: how to load one, turn an image file into its input, show an input again,
+/// and choose a target.</summary>
+public enum ModelKind { Resnet18, Fashion, Squeezenet }
+
+/// <summary>A loaded network with its input conventions.</summary>
+public sealed class CliModel : IDisposable
+{
+    public required ModelKind Kind { get; init; }
+    public required nn.Module<Tensor, Tensor> Net { get; init; }
+    /// <summary>Image side length the network is fed.</summary>
+    public required int Size { get; init; }
+    /// <summary>Input-space bounds of valid pixels, per channel (for clamping synthesised images).</summary>
+    public required double[] Low { get; init; }
+    public required double[] High { get; init; }
+    /// <summary>Default Grad-CAM layer.</summary>
+    public required string CamLayer { get; init; }
+    /// <summary>Class names for class models; null for the ResNet-18 backbone (no classifier head).</summary>
+    public IReadOnlyList<string>? Classes { get; init; }
+    /// <summary>RGB 0-1 image 3×H×W (already resized) → network input 1×C×H×W.</summary>
+    public required Func<Tensor, Tensor> ToInput { get; init; }
+    /// <summary>Network input 1×C×H×W → RGB or grey image C×H×W on 0-1 (clamped).</summary>
+    public required Func<Tensor, Tensor> ToImage { get; init; }
+
+    public bool HasClasses => Classes is not null;
+
+    public static CliModel Load(ModelKind kind, string? weights)
+    {
+        switch (kind)
+        {
+            case ModelKind.Resnet18:
+            {
+                if (weights is not null) throw new CliException("--weights is not used with --model resnet18 (its weights come with the ONNX graph).");
+                ResNet18Backbone net;
+                try { net = ResNet18Backbone.Load(); }
+                catch (FileNotFoundException e) { throw new CliException(e.Message); }
+                var mean = net.MeanBgr.Select(v => (double)v).ToArray();
+                return new CliModel
+                {
+                    Kind = kind, Net = net, Size = 224, CamLayer = "layer3",
+                    Low = mean.Select(m => -m).ToArray(), High = mean.Select(m => 255 - m).ToArray(),
+                    ToInput = rgb01 => net.Preprocess((rgb01 * 255).unsqueeze(0)),
+                    ToImage = x => { using var d = net.Deprocess(x); return (d[0] / 255).clamp(0, 1); },
+                };
+            }
+            case ModelKind.Fashion:
+            {
+                FashionMnistNet net;
+                try { net = weights is null ? FashionMnistNet.LoadPretrained() : FashionMnistNet.Load(weights); }
+                catch (Exception e) when (e is FileNotFoundException or InvalidDataException or DirectoryNotFoundException) { throw new CliException(e.Message); }
+                double m = FashionMnistNet.PixelMean, s = FashionMnistNet.PixelStd;
+                return new CliModel
+                {
+                    Kind = kind, Net = net, Size = 28, CamLayer = "features.relu3", Classes = ClassNames.FashionMnist(),
+                    Low = [-m / s], High = [(1 - m) / s],
+                    ToInput = rgb01 => FashionMnistNet.Normalize(FashionGrey(rgb01).unsqueeze(0)),
+                    ToImage = x => (x[0] * s + m).clamp(0, 1),
+                };
+            }
+            case ModelKind.Squeezenet:
+            {
+                if (weights is null)
+                    throw new CliException("--model squeezenet needs --weights PATH (torchvision's squeezenet1_1 weights as .pth or .safetensors).");
+                if (!File.Exists(weights)) throw new CliException($"weights file not found: {weights}");
+                SqueezeNet net;
+                try { net = Pretrained.SqueezeNet1_1(weightsPath: weights); }
+                catch (Exception e) when (e is not OutOfMemoryException) { throw new CliException($"{weights}: cannot load SqueezeNet 1.1 weights ({e.Message})"); }
+                var mean = Pretrained.ImageNetMean.Select(v => (double)v).ToArray();
+                var std = Pretrained.ImageNetStd.Select(v => (double)v).ToArray();
+                return new CliModel
+                {
+                    Kind = kind, Net = net, Size = 224, CamLayer = "features.12", Classes = ClassNames.ImageNet(),
+                    Low = mean.Zip(std, (a, b) => -a / b).ToArray(), High = mean.Zip(std, (a, b) => (1 - a) / b).ToArray(),
+                    ToInput = rgb01 => Transforms.Normalize(rgb01, Transforms.ImageNetMean, Transforms.ImageNetStd).unsqueeze(0),
+                    ToImage = x =>
+                    {
+                        using var scope = NewDisposeScope();
+                        var m = tensor(Transforms.ImageNetMean, dtype: x.dtype).view(3, 1, 1);
+                        var sd = tensor(Transforms.ImageNetStd, dtype: x.dtype).view(3, 1, 1);
+                        return (x[0] * sd + m).clamp(0, 1).MoveToOuterDisposeScope();
+                    },
+                };
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(kind));
+        }
+    }
+
+    /// <summary>An image file → (RGB 0-1 image at the network's size, network input 1×C×H×W).</summary>
+    public (Tensor Image, Tensor Input) LoadImage(string path)
+    {
+        Tensor image;
+        try { image = ImageIO.Load(path, PixelScale.Unit); }
+        catch (FileNotFoundException) { throw new CliException($"image file not found: {path}"); }
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        using var scope = NewDisposeScope();
+        using (image)
+        {
+            var resized = Transforms.CenterCrop(Transforms.Resize(image, Size), Size);
+            var input = ToInput(resized);
+            return (ToImage(input).MoveToOuterDisposeScope(), input.MoveToOuterDisposeScope());
+        }
+    }
+
+    /// <summary>Any photo as a Fashion-MNIST image: grey, and light-on-dark like the training data (a photo with a
+    /// light background, judged by its border, is inverted).</summary>
+    static Tensor FashionGrey(Tensor rgb01)
+    {
+        using var scope = NewDisposeScope();
+        var grey = (0.299 * rgb01[0] + 0.587 * rgb01[1] + 0.114 * rgb01[2]).unsqueeze(0);
+        var border = cat([grey[0, 0], grey[0, -1], grey[0, .., 0], grey[0, .., -1]]).mean().item<float>();
+        if (border > 0.5f) grey = 1 - grey;
+        return grey.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The network's prediction (class models) or, for the backbone, nothing.</summary>
+    public (long Index, string Name)? Predict(Tensor input)
+    {
+        if (!HasClasses) return null;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var k = Net.call(input).argmax(1).item<long>();
+        return (k, Classes![(int)k]);
+    }
+
+    /// <summary>The most active channel (mean over positions) of <paramref name="layer"/> for this input.</summary>
+    public long MostActiveChannel(Tensor input, string layer)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var (_, taps) = LayerTaps.run(Net, input, false, layer);
+        var a = taps[layer];
+        if (a.dim() != 4) throw new CliException($"layer '{layer}' has shape [{string.Join(",", a.shape)}], not N×C×H×W: it has no channels.");
+        return a.mean([2, 3])[0].argmax().item<long>();
+    }
+
+    public void Dispose() => Net.Dispose();
+}

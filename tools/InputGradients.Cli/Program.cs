@@ -1,0 +1,3 @@
+using InputGradients.Cli;
+
+return Cli.Run(args);
