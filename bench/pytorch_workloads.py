@@ -27,7 +27,7 @@ from onnx_backbone_torch import OnnxBackbone, find_onnx  # noqa: E402
 
 
 class Backbone:
-    """OnnxBackbone plus named stage outputs (found from the graph's structure) and an early-stopping forward."""
+    """OnnxBackbone plus named stage outputs (found from the graph's structure), computing only as far as needed."""
 
     def __init__(self, net):
         self.net = net
@@ -44,34 +44,8 @@ class Backbone:
 
     def __call__(self, x, *layers):
         """Values of the named layers ('output' = pooled features), computing only as far as needed."""
-        wanted = {self.names[l]: l for l in layers}
-        net, w = self.net, self.net.weights
-        values = {net.input_name: x}
-        found = {}
-        for op, ins, outs, a in net.nodes:
-            v = values[ins[0]]
-            if op == "Conv":
-                v, pad = net._pad(v, a.get("pads", [0, 0, 0, 0]))
-                y = F.conv2d(v, w[ins[1]], w[ins[2]] if len(ins) > 2 else None, stride=a["strides"], padding=pad,
-                             dilation=a.get("dilations", [1, 1]), groups=a.get("group", 1))
-            elif op == "BatchNormalization":
-                y = F.batch_norm(v, w[ins[3]], w[ins[4]], w[ins[1]], w[ins[2]], training=False, eps=a["epsilon"])
-            elif op == "Relu":
-                y = F.relu(v)
-            elif op == "Add":
-                y = v + values[ins[1]]
-            elif op == "MaxPool":
-                v, pad = net._pad(v, a["pads"], value=float("-inf"))
-                y = F.max_pool2d(v, a["kernel_shape"], a["strides"], padding=pad)
-            else:  # AveragePool
-                v, pad = net._pad(v, a["pads"])
-                y = F.avg_pool2d(v, a["kernel_shape"], a["strides"], padding=pad,
-                                 count_include_pad=bool(a["count_include_pad"]))
-            values[outs[0]] = y
-            if outs[0] in wanted:
-                found[wanted[outs[0]]] = y
-                if len(found) == len(wanted):
-                    break
+        _, taps = self.net(x, taps=[self.names[l] for l in layers], stop_early=True)
+        found = {l: taps[self.names[l]] for l in layers}
         out = found.get("output")
         if out is not None:
             found["output"] = out.flatten(1)

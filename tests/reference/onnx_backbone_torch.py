@@ -61,30 +61,37 @@ class OnnxBackbone(torch.nn.Module):
             return x, (top, left)
         return F.pad(x, (left, right, top, bottom), value=value), (0, 0)
 
-    def forward(self, x, taps=()):
-        values = {self.input_name: x}
+    def run_node(self, op, ins, a, values):
+        """One ONNX node with torch operations; `values` maps tensor names to the tensors computed so far."""
         w = self.weights
-        for op, ins, outs, a in self.nodes:
-            v = values[ins[0]]
-            if op == "Conv":
-                v, pad = self._pad(v, a.get("pads", [0, 0, 0, 0]))
-                y = F.conv2d(v, w[ins[1]], w[ins[2]] if len(ins) > 2 else None,
-                             stride=a["strides"], padding=pad, dilation=a.get("dilations", [1, 1]), groups=a.get("group", 1))
-            elif op == "BatchNormalization":
-                y = F.batch_norm(v, w[ins[3]], w[ins[4]], w[ins[1]], w[ins[2]], training=False, eps=a["epsilon"])
-            elif op == "Relu":
-                y = F.relu(v)
-            elif op == "Add":
-                y = v + values[ins[1]]
-            elif op == "MaxPool":
-                v, pad = self._pad(v, a["pads"], value=float("-inf"))
-                y = F.max_pool2d(v, a["kernel_shape"], a["strides"], padding=pad)
-            elif op == "AveragePool":
-                v, pad = self._pad(v, a["pads"])
-                y = F.avg_pool2d(v, a["kernel_shape"], a["strides"], padding=pad, count_include_pad=bool(a["count_include_pad"]))
-            values[outs[0]] = y
-        return values[self.output_name], {name: values[name] for name in taps}
+        v = values[ins[0]]
+        if op == "Conv":
+            v, pad = self._pad(v, a.get("pads", [0, 0, 0, 0]))
+            return F.conv2d(v, w[ins[1]], w[ins[2]] if len(ins) > 2 else None,
+                            stride=a["strides"], padding=pad, dilation=a.get("dilations", [1, 1]), groups=a.get("group", 1))
+        if op == "BatchNormalization":
+            return F.batch_norm(v, w[ins[3]], w[ins[4]], w[ins[1]], w[ins[2]], training=False, eps=a["epsilon"])
+        if op == "Relu":
+            return F.relu(v)
+        if op == "Add":
+            return v + values[ins[1]]
+        if op == "MaxPool":
+            v, pad = self._pad(v, a["pads"], value=float("-inf"))
+            return F.max_pool2d(v, a["kernel_shape"], a["strides"], padding=pad)
+        # AveragePool
+        v, pad = self._pad(v, a["pads"])
+        return F.avg_pool2d(v, a["kernel_shape"], a["strides"], padding=pad, count_include_pad=bool(a["count_include_pad"]))
 
+    def forward(self, x, taps=(), stop_early=False):
+        """The graph's output and the named intermediate tensors. With stop_early, the pass ends as soon as every
+        tap is computed and the output is None unless it was itself asked for as a tap."""
+        values = {self.input_name: x}
+        wanted = set(taps)
+        for op, ins, outs, a in self.nodes:
+            values[outs[0]] = self.run_node(op, ins, a, values)
+            if stop_early and wanted and wanted.issubset(values):
+                break
+        return values.get(self.output_name), {name: values[name] for name in taps}
 
 if __name__ == "__main__":
     net = OnnxBackbone(find_onnx())

@@ -14,7 +14,7 @@ tests/reference/fixtures/style/:
   backbone.json                   shapes, the channel means used for preprocessing, the settings and the losses
 The network is onnx_backbone_torch.OnnxBackbone, a node-by-node PyTorch reading of the ONNX graph that shares no
 code with the C# backbone; it runs in float64 here so the reference is more accurate than either float32 side.
-Loss definitions are written out below from the original assignment, independently of the C# code.
+Loss definitions (style_losses_torch.py) are written from the original assignment, independently of the C# code.
 """
 import json
 import pathlib
@@ -30,6 +30,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 from onnx_backbone_torch import OnnxBackbone, find_onnx  # noqa: E402
+from style_losses_torch import content_loss, gram, style_loss, tv_loss  # noqa: E402
 
 OUT = HERE / "fixtures" / "style"
 SIZE = 192
@@ -76,27 +77,6 @@ def preprocess(rgb_hwc, mean_bgr):
     x = torch.tensor(rgb_hwc, dtype=torch.float32).permute(2, 0, 1).unsqueeze(0)  # 1 x 3 x H x W, RGB 0-255
     x = x[:, [2, 1, 0]]  # BGR
     return x - torch.tensor(mean_bgr, dtype=torch.float32).view(1, 3, 1, 1)
-
-
-def content_loss(w, current, original):
-    return w * ((current - original) ** 2).sum()
-
-
-def gram(features, normalize=True):
-    n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w)
-    g = torch.einsum("nik,njk->nij", f, f)
-    return g / (h * w * c) if normalize else g
-
-
-def style_loss(feats, targets, weights):
-    return sum(w * ((gram(f) - a) ** 2).sum() for f, a, w in zip(feats, targets, weights))
-
-
-def tv_loss(img, w):
-    dh = img[:, :, 1:, :] - img[:, :, :-1, :]
-    dw = img[:, :, :, 1:] - img[:, :, :, :-1]
-    return w * ((dh ** 2).sum() + (dw ** 2).sum())
 
 
 def main():

@@ -4,36 +4,17 @@
 Run with /usr/bin/python3 from the repository root:
     /usr/bin/python3 tests/reference/style_losses_reference.py
 It rewrites tests/reference/fixtures/style/losses.json: seeded float64 inputs and the losses of the original
-assignment, written here independently of the C# code (content, Gram, style and total-variation losses).
+assignment (content, Gram, style and total-variation losses, from style_losses_torch.py, written independently of the C# code).
 """
 import json
 import pathlib
 
 import torch
 
+from style_losses_torch import content_loss, gram, style_loss, tv_loss
+
 torch.manual_seed(7643)
 dt = torch.float64
-
-
-def content_loss(w, current, original):
-    return w * ((current - original) ** 2).sum()
-
-
-def gram(features, normalize=True):
-    n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w)
-    g = torch.einsum('nik,njk->nij', f, f)  # F F^T, written differently from the C# bmm on purpose
-    return g / (h * w * c) if normalize else g
-
-
-def style_loss(feats, targets, weights):
-    return sum(w * ((gram(f) - a) ** 2).sum() for f, a, w in zip(feats, targets, weights))
-
-
-def tv_loss(img, w):
-    dh = img[:, :, 1:, :] - img[:, :, :-1, :]
-    dw = img[:, :, :, 1:] - img[:, :, :, :-1]
-    return w * ((dh ** 2).sum() + (dw ** 2).sum())
 
 
 content_current = torch.randn(1, 6, 5, 7, dtype=dt)
