@@ -6,7 +6,7 @@ namespace InputGradients.Interactive;
 
 public static partial class Notebook
 {
-    static int s_formattersRegistered;
+    static bool s_formattersRegistered;
     static int s_chartLibraryEmitted;
 
     /// <summary>
@@ -30,7 +30,18 @@ public static partial class Notebook
     /// <summary>Idempotent; also called by <see cref="Progress.Show"/> so progress works without Setup.</summary>
     internal static void RegisterDisplayFormatters()
     {
-        if (Interlocked.Exchange(ref s_formattersRegistered, 1) == 1) return;
+        lock (s_formattersLock)
+        {
+            if (s_formattersRegistered) return;
+            RegisterDisplayFormattersOnce();
+            s_formattersRegistered = true; // only after success, so a failed registration is tried again
+        }
+    }
+
+    static readonly object s_formattersLock = new();
+
+    static void RegisterDisplayFormattersOnce()
+    {
         SkiaNative.Ensure(); // before any SkiaSharp call in this process
 
         Formatter.Register<IHasLatex>((value, writer) => writer.Write(DisplayMath(value)), "text/latex");

@@ -49,6 +49,30 @@ public class NotebookHtmlTests
     }
 
     [Fact]
+    public void A_notebook_that_was_never_run_is_refused_and_scratch_copies_are_ignored()
+    {
+        var dir = Directory.CreateTempSubdirectory("submission-unrun-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "Q2-unrun.ipynb"), """
+                {"cells":[{"cell_type":"code","metadata":{},"execution_count":null,"source":"var answer = 42;","outputs":[]}],
+                 "metadata":{},"nbformat":4,"nbformat_minor":4}
+                """);
+            // A runner's leftover temporary copy with a failed cell: must not be read at all.
+            File.WriteAllText(Path.Combine(dir, ".Q2-unrun.123.repl.ipynb"), """
+                {"cells":[{"cell_type":"code","metadata":{},"source":"x","outputs":[
+                  {"output_type":"error","ename":"E","evalue":"scratch","traceback":[]}]}],"metadata":{},"nbformat":4,"nbformat_minor":4}
+                """);
+            var ex = Assert.Throws<InvalidOperationException>(() =>
+                Builder.RunAsync(new Options(dir, Path.Combine(dir, "out"), dir, "t"), TextWriter.Null).GetAwaiter().GetResult());
+            Assert.Contains("not run", ex.Message);
+            Assert.Contains("Q2-unrun, cell 1: var answer = 42;", ex.Message);
+            Assert.DoesNotContain("scratch", ex.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void Code_zip_leaves_out_build_output_and_large_files()
     {
         var root = Directory.CreateTempSubdirectory("zip-root-").FullName;

@@ -14,7 +14,7 @@ public static class Methods
     public static readonly (string Name, string Description)[] Attributions =
     [
         ("saliency", "Saliency map (Simonyan et al. 2014): max over colour channels of |d score / d pixel|."),
-        ("ig", "Integrated Gradients (Sundararajan et al. 2017) from a black (zero-input) baseline; shows |sum over channels|."),
+        ("ig", "Integrated Gradients (Sundararajan et al. 2017) from the zero baseline of the network input (the mean image); shows |sum over channels|."),
         ("smoothgrad", "SmoothGrad (Smilkov et al. 2017): saliency averaged over noisy copies of the image."),
         ("guided", "Guided backpropagation (Springenberg et al. 2015) through every ReLU; the map is the RGB gradient image."),
         ("gradcam", "Grad-CAM (Selvaraju et al. 2017) at --cam-layer, upsampled to the image."),

@@ -25,7 +25,7 @@ public static class NotebookSelection
             if (file.IndexOfAny(['*', '?']) >= 0)
             {
                 var folder = string.IsNullOrEmpty(dir) ? notebooksDirectory : dir;
-                var regex = new Regex("^" + Regex.Escape(file).Replace(@"\*", ".*").Replace(@"\?", ".") + "$");
+                var regex = new Regex("^" + Regex.Escape(file).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.IgnoreCase);
                 var matches = Directory.Exists(folder)
                     ? Directory.EnumerateFiles(folder).Where(p => regex.IsMatch(Path.GetFileName(p)) && p.EndsWith(".ipynb", StringComparison.Ordinal)).ToList()
                     : [];

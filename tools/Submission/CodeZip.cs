@@ -8,11 +8,11 @@ namespace Submission;
 /// </summary>
 public static class CodeZip
 {
-    static readonly string[] IncludedFolders = ["lib", "notebooks", "tools", "tests", "bench", "docs", ".config"];
+    static readonly string[] IncludedFolders = ["lib", "notebooks", "tools", "tests", "bench", "docs", ".config", ".ci"];
     static readonly string[] IncludedRootFiles =
         ["README.md", "global.json", "Notebooks.sln", "Directory.Build.props", "Directory.Packages.props", "package.json", "package-lock.json", "run"];
     static readonly HashSet<string> ExcludedFolderNames =
-        new(StringComparer.Ordinal) { "bin", "obj", "artifacts", "node_modules", "out", "__pycache__", ".git", "fixtures" };
+        new(StringComparer.Ordinal) { "bin", "obj", "artifacts", "node_modules", "out", "__pycache__", ".git", "fixtures", ".ipynb_checkpoints", "scratch" };
 
     /// <summary>Files larger than this are left out (weights, fixtures): the zip is for reading the code.</summary>
     public const long MaxFileBytes = 1_000_000;

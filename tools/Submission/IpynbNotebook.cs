@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Submission;
 
 /// <summary>One cell of a Jupyter notebook as the exporter needs it.</summary>
-public sealed record NotebookCell(int Index, string CellType, string Source, IReadOnlyList<JsonElement> Outputs);
+public sealed record NotebookCell(int Index, string CellType, string Source, IReadOnlyList<JsonElement> Outputs, int? ExecutionCount = null);
 
 /// <summary>A Jupyter notebook (nbformat 4), read-only.</summary>
 public sealed record IpynbNotebook(string Path, string Name, IReadOnlyList<NotebookCell> Cells)
@@ -26,7 +26,8 @@ public sealed record IpynbNotebook(string Path, string Name, IReadOnlyList<Noteb
                 var outputs = cell.TryGetProperty("outputs", out var o) && o.ValueKind == JsonValueKind.Array
                     ? o.EnumerateArray().Select(e => e.Clone()).ToList()
                     : [];
-                list.Add(new NotebookCell(i++, type, cell.TryGetProperty("source", out var s) ? JoinText(s) : "", outputs));
+                int? count = cell.TryGetProperty("execution_count", out var ec) && ec.ValueKind == JsonValueKind.Number ? ec.GetInt32() : null;
+                list.Add(new NotebookCell(i++, type, cell.TryGetProperty("source", out var s) ? JoinText(s) : "", outputs, count));
             }
             return new IpynbNotebook(path, System.IO.Path.GetFileNameWithoutExtension(path), list);
         }
@@ -46,6 +47,10 @@ public sealed record IpynbNotebook(string Path, string Name, IReadOnlyList<Noteb
         from output in cell.Outputs
         where output.TryGetProperty("output_type", out var ot) && ot.GetString() == "error"
         select (cell, $"{Text(output, "ename")}: {Text(output, "evalue")}");
+
+    /// <summary>Code cells with code that were never run (no execution count): their answers are missing.</summary>
+    public IEnumerable<NotebookCell> NotRun() =>
+        Cells.Where(c => c.CellType == "code" && c.Source.Trim().Length > 0 && c.ExecutionCount is null);
 
     static string Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? JoinText(v) : "";
 }

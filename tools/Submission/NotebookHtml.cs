@@ -167,6 +167,8 @@ public static partial class NotebookHtml
             }
           } finally {
             window.__mathErrors = document.querySelectorAll('mjx-merror, [data-mjx-error]').length;
+            window.__undrawnCharts = [...document.querySelectorAll('.js-plotly-plot, .plotly-graph-div')]
+              .filter(c => !c.querySelector('.main-svg')).length;
             window.__submissionReady = true;
           }
         })();

@@ -44,17 +44,19 @@ public sealed class PdfPrinter : IAsyncDisposable
         return new PdfPrinter(browser, profile);
     }
 
-    /// <summary>Renders <paramref name="htmlPath"/> to <paramref name="pdfPath"/>; returns the count of TeX errors MathJax reported.</summary>
-    public async Task<int> PrintAsync(string htmlPath, string pdfPath, string footerTitle, TimeSpan? timeout = null)
+    /// <summary>What the page reported before printing.</summary>
+    public readonly record struct PageReport(int MathErrors, int UndrawnCharts);
+
+    /// <summary>Renders <paramref name="htmlPath"/> to <paramref name="pdfPath"/>; returns the TeX errors and undrawn charts the page reported.</summary>
+    public async Task<PageReport> PrintAsync(string htmlPath, string pdfPath, string footerTitle, TimeSpan? timeout = null)
     {
         await using var page = await _browser.NewPageAsync();
-        var consoleErrors = new List<string>();
-        page.Console += (_, e) => { if (e.Message.Type == ConsoleType.Error) consoleErrors.Add(e.Message.Text); };
         await page.GoToAsync(new Uri(Path.GetFullPath(htmlPath)).AbsoluteUri,
             new NavigationOptions { Timeout = (int)(timeout ?? TimeSpan.FromMinutes(2)).TotalMilliseconds, WaitUntil = [WaitUntilNavigation.Load] });
         await page.WaitForFunctionAsync("() => window.__submissionReady === true",
             new WaitForFunctionOptions { Timeout = (int)(timeout ?? TimeSpan.FromMinutes(2)).TotalMilliseconds });
         var mathErrors = await page.EvaluateExpressionAsync<int>("window.__mathErrors || 0");
+        var undrawn = await page.EvaluateExpressionAsync<int>("window.__undrawnCharts || 0");
         var temp = pdfPath + ".tmp";
         await page.PdfAsync(temp, new PdfOptions
         {
@@ -68,7 +70,7 @@ public sealed class PdfPrinter : IAsyncDisposable
                 $"<span>{System.Net.WebUtility.HtmlEncode(footerTitle)}</span><span><span class=\"pageNumber\"></span> / <span class=\"totalPages\"></span></span></div>",
         });
         File.Move(temp, pdfPath, overwrite: true);
-        return mathErrors;
+        return new PageReport(mathErrors, undrawn);
     }
 
     public async ValueTask DisposeAsync()

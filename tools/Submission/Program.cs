@@ -12,6 +12,12 @@ catch (Exception e) when (e is ArgumentException or FileNotFoundException or Inv
     Console.Error.WriteLine($"submission: {e.Message}");
     return 1;
 }
+catch (Exception e)
+{
+    // Chromium failing to start or to answer, a disk error: one line that says what broke, then the detail.
+    Console.Error.WriteLine($"submission: failed ({e.GetType().Name}): {e.Message}");
+    return 1;
+}
 
 namespace Submission
 {
@@ -57,11 +63,20 @@ namespace Submission
         {
             if (!Directory.Exists(o.Notebooks))
                 throw new DirectoryNotFoundException($"No executed notebooks at {o.Notebooks}: run `./run notebooks` first.");
-            var notebooks = Directory.EnumerateFiles(o.Notebooks, "*.ipynb").Order(StringComparer.Ordinal).Select(IpynbNotebook.Load).ToList();
+            // Dot-files are scratch copies (e.g. a killed runner's temporary output), never part of the submission.
+            var notebooks = Directory.EnumerateFiles(o.Notebooks, "*.ipynb")
+                .Where(p => !Path.GetFileName(p).StartsWith('.'))
+                .Order(StringComparer.Ordinal).Select(IpynbNotebook.Load).ToList();
             if (notebooks.Count == 0) throw new InvalidOperationException($"No .ipynb files in {o.Notebooks}.");
             var failures = notebooks.SelectMany(nb => nb.Errors().Select(e => $"{nb.Name}, cell {e.Cell.Index + 1}: {e.Error}")).ToList();
             if (failures.Count > 0)
                 throw new InvalidOperationException("Refusing to build a submission from notebooks with failed cells:\n  " + string.Join("\n  ", failures));
+            var notRun = notebooks.SelectMany(nb => nb.NotRun().Select(c => $"{nb.Name}, cell {c.Index + 1}: {c.Source.Trim().Split('\n')[0]}")).ToList();
+            if (notRun.Count > 0)
+                throw new InvalidOperationException(
+                    "Refusing to build a submission from notebooks whose code was not run (no execution count); run them " +
+                    "(./run notebooks, or run all cells in VS Code and save) first:\n  " + string.Join("\n  ", notRun.Take(10)) +
+                    (notRun.Count > 10 ? $"\n  … and {notRun.Count - 10} more" : ""));
 
             var mathJaxPath = Path.Combine(o.Root, MathJaxRelativePath);
             if (!File.Exists(mathJaxPath))
@@ -79,9 +94,12 @@ namespace Submission
                 var html = Path.Combine(htmlDir, job.Name + ".html");
                 await WriteAtomicAsync(html, NotebookHtml.Render(job.Notebooks, job.Title, mathJax));
                 var pdf = Path.Combine(o.Out, job.Name + ".pdf");
-                var mathErrors = await printer.PrintAsync(html, pdf, job.Title);
-                log.WriteLine($"[{++step}/{jobs.Count + 1}] {Path.GetRelativePath(o.Root, pdf)}" +
-                              (mathErrors > 0 ? $"  (warning: {mathErrors} formula(s) MathJax could not typeset)" : ""));
+                var page = await printer.PrintAsync(html, pdf, job.Title);
+                if (page.MathErrors > 0 || page.UndrawnCharts > 0)
+                    throw new InvalidOperationException(
+                        $"{job.Name}: {page.MathErrors} formula(s) MathJax could not typeset and {page.UndrawnCharts} chart(s) not drawn " +
+                        $"(see {Path.GetRelativePath(o.Root, html)} in a browser).");
+                log.WriteLine($"[{++step}/{jobs.Count + 1}] {Path.GetRelativePath(o.Root, pdf)}");
             }
             var zip = Path.Combine(o.Out, "code.zip");
             var files = CodeZip.Create(o.Root, o.Notebooks, zip);

@@ -14,12 +14,23 @@ using static TorchSharp.torch;
 
 // Prepare TorchSharp's native libraries (Debian 12 fix-ups) before the first torch call below.
 InputGradients.Runtime.LibraryRuntime.Ensure();
-var options = ParseArgs(args);
-int epochs = int.Parse(options.GetValueOrDefault("epochs", "6"));
-int seed = int.Parse(options.GetValueOrDefault("seed", "1"));
-int threads = int.Parse(options.GetValueOrDefault("threads", "1"));
-int batchSize = int.Parse(options.GetValueOrDefault("batch", "128"));
-double lr = double.Parse(options.GetValueOrDefault("lr", "0.001"), System.Globalization.CultureInfo.InvariantCulture);
+Dictionary<string, string> options;
+int epochs, seed, threads, batchSize;
+double lr;
+try
+{
+    options = ParseArgs(args);
+    epochs = int.Parse(options.GetValueOrDefault("epochs", "6"));
+    seed = int.Parse(options.GetValueOrDefault("seed", "1"));
+    threads = int.Parse(options.GetValueOrDefault("threads", "1"));
+    batchSize = int.Parse(options.GetValueOrDefault("batch", "128"));
+    lr = double.Parse(options.GetValueOrDefault("lr", "0.001"), System.Globalization.CultureInfo.InvariantCulture);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"TrainFashionMnist: {e.Message}");
+    return 2;
+}
 string dataDir = options.GetValueOrDefault("data", FashionMnist.DebianDirectory);
 string outPath = options.GetValueOrDefault("out", Path.Combine("data", "models", "fashion-mnist-cnn.bin"));
 
@@ -42,6 +53,9 @@ AnsiConsole.MarkupLine($"training pixels: mean {trainX.mean().item<float>():F4},
                        $"(the model normalises with {FashionMnistNet.PixelMean}, {FashionMnistNet.PixelStd})");
 AnsiConsole.MarkupLine($"seed {seed}, epochs {epochs}, batch {batchSize}, Adam lr {lr} with cosine decay, threads {threads}");
 
+// Checkpoints after each epoch go under out/, so a trial or interrupted run never replaces the committed weights;
+// the --out file (by default the committed one) is written once, at the end, atomically.
+var checkpointPath = Path.Combine("out", "train", Path.GetFileName(outPath));
 var model = new FashionMnistNet();
 var optimizer = optim.Adam(model.parameters(), lr: lr);
 var lossFn = nn.CrossEntropyLoss();
@@ -87,23 +101,26 @@ AnsiConsole.Progress()
             }
             testAccuracy = model.Accuracy(testX, testY);
             history.Add(new { epoch = epoch + 1, lr = epochLr, train_loss = lossSum / seen, test_accuracy = testAccuracy });
-            Save(epoch + 1, final: false);
+            Save(epoch + 1, final: false, checkpointPath);
             AnsiConsole.MarkupLine($"epoch {epoch + 1}: train loss {lossSum / seen:F4}, test accuracy {testAccuracy:P2}, elapsed {total.Elapsed:mm\\:ss}");
         }
     });
 
 total.Stop();
-var jsonPath = Save(epochs, final: true);
+var jsonPath = Save(epochs, final: true, outPath);
 AnsiConsole.MarkupLine($"[green]test accuracy {testAccuracy:P2}[/] after {epochs} epochs in {total.Elapsed.TotalSeconds:F1} s");
 AnsiConsole.MarkupLine($"saved {Markup.Escape(outPath)} and {Markup.Escape(jsonPath)}");
 return 0;
 
 
-// Saves the weights and metadata; called after every epoch too, so a long run leaves a usable checkpoint.
-string Save(int epochsDone, bool final)
+// Saves the weights and metadata to `path` (written to a temporary file, then moved into place); called after every
+// epoch with a checkpoint path too, so a long run leaves a usable checkpoint.
+string Save(int epochsDone, bool final, string path)
 {
-    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
-    model.save(outPath);
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    var temp = path + ".tmp";
+    model.save(temp);
+    File.Move(temp, path, overwrite: true);
     var metadata = new
     {
         model = "InputGradients.Models.FashionMnistNet",
@@ -118,8 +135,9 @@ string Save(int epochsDone, bool final)
         machine = $"{Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
         history,
     };
-    var jsonPath = Path.ChangeExtension(outPath, ".json");
-    File.WriteAllText(jsonPath, JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    var jsonPath = Path.ChangeExtension(path, ".json");
+    File.WriteAllText(jsonPath + ".tmp", JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    File.Move(jsonPath + ".tmp", jsonPath, overwrite: true);
     return jsonPath;
 }
 

@@ -34,6 +34,7 @@ public sealed class LayerConductance(nn.Module<Tensor, Tensor> model, string lay
     public Tensor attribute_channels(Tensor inputs, Target target, Tensor? baseline = null)
     {
         Gradients.check_batch(inputs, nameof(LayerConductance));
+        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), $"LayerConductance: Steps must be at least 1, got {Steps}.");
         var (alphas, _) = Quadrature.rule(Method, Steps + 1);
         using var guard = new ModelGuard(model);
         using var scope = torch.NewDisposeScope();
@@ -41,12 +42,19 @@ public sealed class LayerConductance(nn.Module<Tensor, Tensor> model, string lay
         var x0 = baseline is null ? torch.zeros_like(x) : baseline.detach().expand_as(x);
         Tensor? total = null, y_prev = null, g_prev = null;
         foreach (var alpha in alphas) {
+            // One scope per step: only the running total and the previous step's layer output and gradient survive it,
+            // so memory does not grow with Steps.
+            using var step = torch.NewDisposeScope();
             var (y, g, _) = LayerGradients.compute(model, x0 + alpha * (x - x0), Layer, target);
             if (y_prev is not null) {
                 var term = (y - y_prev) * g_prev!;
-                total = total is null ? term : total + term;
+                var next = total is null ? term : total + term;
+                total?.Dispose();
+                total = next.MoveToOuterDisposeScope();
+                y_prev.Dispose();
+                g_prev!.Dispose();
             }
-            (y_prev, g_prev) = (y, g);
+            (y_prev, g_prev) = (y.MoveToOuterDisposeScope(), g.MoveToOuterDisposeScope());
         }
         return total!.MoveToOuterDisposeScope();
     }

@@ -25,7 +25,8 @@ public static class LayerGradients
         Tensor g;
         try {
             g = torch.autograd.grad(new[] { scores.sum() }, new[] { a })[0];
-        } catch (Exception e) when (e is not OutOfMemoryException) {
+        } catch (Exception e) when (e.Message.Contains("not have been used in the graph", StringComparison.OrdinalIgnoreCase)) {
+            // Only libtorch's "appears to not have been used in the graph" means that; anything else is rethrown as is.
             throw new InvalidOperationException($"The target ({target}) does not depend on layer '{layer}': cannot take its gradient there. {e.Message}", e);
         }
         return (a.detach().MoveToOuterDisposeScope(), g.detach().MoveToOuterDisposeScope(), scores.detach().MoveToOuterDisposeScope());

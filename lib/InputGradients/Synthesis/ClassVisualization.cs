@@ -44,7 +44,8 @@ public sealed record ClassVisualizationOptions
     /// <summary>
     /// The same optimisation for a model that takes inputs <paramref name="s"/> times larger (x' = s·x): the result is
     /// then s times the result of these options on the unscaled model. Scales InitScale and the clamp bounds by s,
-    /// LearningRate by s² (the gradient shrinks by s and the step must grow by s) and L2Reg by 1/s².
+    /// LearningRate by s² (the gradient shrinks by s and the step must grow by s; by s alone when the gradient is
+    /// normalised, since the step is then already a length in input units) and L2Reg by 1/s².
     /// </summary>
     /// <example><code>
     /// var o = new ClassVisualizationOptions { ClampLow = low255, ClampHigh = high255 }.for_input_scale(58.0);
@@ -54,7 +55,7 @@ public sealed record ClassVisualizationOptions
         if (!(s > 0)) throw new ArgumentOutOfRangeException(nameof(s), $"The scale must be positive, got {s}.");
         return this with {
             InitScale = InitScale * s,
-            LearningRate = LearningRate * s * s,
+            LearningRate = LearningRate * (NormalizeGradient ? s : s * s),
             L2Reg = L2Reg / (s * s),
             ClampLow = ClampLow?.Select(v => v * s).ToArray(),
             ClampHigh = ClampHigh?.Select(v => v * s).ToArray(),
@@ -104,7 +105,7 @@ public static class ClassVisualization
         var dtype = o.DType ?? p0?.dtype ?? ScalarType.Float32;
         var device = p0?.device ?? torch.CPU;
         var img = o.InitialImage is { } init
-            ? init.detach().clone()
+            ? init.detach().to(dtype, device).clone()
             : torch.randn(shape, dtype: ScalarType.Float32, generator: new torch.Generator((ulong)o.Seed)).to(dtype, device) * o.InitScale;
         var rng = new Random((int)o.Seed);
         var frames = new List<(int, Tensor)>();

@@ -63,11 +63,16 @@ public class ClassVisualizationTests
         public override Tensor forward(Tensor x) => inner.call(x / s);
     }
 
-    [Fact]
-    public void Rescaled_options_give_the_scaled_image_on_a_rescaled_model()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a normalised gradient step is a length in input units: it scales by s, not s²
+    public void Rescaled_options_give_the_scaled_image_on_a_rescaled_model(bool normalizeGradient)
     {
         var model = RefNet.Load();
-        var o = new ClassVisualizationOptions { Shape = Small, Iterations = 20, LearningRate = 2, Seed = 6, ShowEvery = 10 };
+        var o = new ClassVisualizationOptions
+        {
+            Shape = Small, Iterations = 20, LearningRate = 2, Seed = 6, ShowEvery = 10, NormalizeGradient = normalizeGradient,
+        };
         const double s = 58.0;
         var scaled = new ScaledInput(model, s);
         using var a = ClassVisualization.create(3, model, o);
