@@ -45,47 +45,59 @@ public static class LayerTaps
         layers = layers.Distinct().ToArray();
         if (layers.Length == 0) return (model.call(x), new());
 
+        var captured = new Dictionary<string, Tensor>();
+        using var hooks = new HookScope();
+
         if (model is ITappable tappable) {
             var known = tappable.tap_names;
-            var unknown = known is null ? Array.Empty<string>() : layers.Where(l => !known.Contains(l)).ToArray();
-            if (unknown.Length == 0) {
-                var names = need_output ? layers.Append(ITappable.Output).ToArray() : layers;
-                var taps = tappable.forward_features(x, names);
-                Tensor? output = null;
-                if (need_output && !taps.Remove(ITappable.Output, out output))
-                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return '{ITappable.Output}' (the model's output), which this target needs.");
-                var absent = layers.Where(l => !taps.ContainsKey(l)).ToArray();
-                if (absent.Length > 0)
-                    throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return {string.Join(", ", absent.Select(a => $"'{a}'"))}.");
-                return (output, taps);
-            }
-            // Fall through to hooks for names that are submodules rather than taps.
+            var tapNames = known is null ? layers : layers.Where(known.Contains).ToArray();
+            var submodules = layers.Except(tapNames).ToArray();
+            // Names that are not taps are submodules: hook them and take the taps from the same pass, which then runs
+            // to the end (the output is always asked for) so that every hooked submodule runs.
+            foreach (var name in submodules) capture(model, name, captured, hooks);
+            var names = need_output || submodules.Length > 0 ? tapNames.Append(ITappable.Output).ToArray() : tapNames;
+            var taps = tappable.forward_features(x, names);
+            Tensor? output = null;
+            if (names.Contains(ITappable.Output) && !taps.Remove(ITappable.Output, out output))
+                throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return '{ITappable.Output}' (the model's output), which this target needs.");
+            var absent = tapNames.Where(l => !taps.ContainsKey(l)).ToArray();
+            if (absent.Length > 0)
+                throw new InvalidOperationException($"{model.GetType().Name}.forward_features did not return {string.Join(", ", absent.Select(a => $"'{a}'"))}.");
+            require_fired(model, submodules, captured);
+            foreach (var (name, t) in captured) taps[name] = t;
+            return (need_output ? output : null, taps);
         }
 
-        var captured = new Dictionary<string, Tensor>();
+        foreach (var name in layers) capture(model, name, captured, hooks);
+        var y = model.call(x);
+        require_fired(model, layers, captured);
+        return (y, captured);
+    }
+
+    /// <summary>Hooks the submodule <paramref name="name"/> so that its output lands in <paramref name="captured"/>.</summary>
+    static void capture(nn.Module<Tensor, Tensor> model, string name, Dictionary<string, Tensor> captured, HookScope hooks)
+    {
+        var module = find(model, name);
         // A model whose forward opens its own dispose scope (FashionMnistNet does) would dispose the captured
         // tensor when that forward returns: the hook moves it to the scope of the caller of run().
         var home = torch.CurrentDisposeScope;
-        using var hooks = new HookScope();
-        foreach (var name in layers) {
-            var module = find(model, name);
-            var key = name;
-            hooks.Add(module.register_forward_hook((m, input, result) => {
-                // Later in-place operations (ReLU(inplace)) would change the captured tensor; hand a clone downstream
-                // and keep the original, as Captum does.
-                result.DetachFromDisposeScope();
-                home?.Attach(result);
-                captured[key] = result;
-                return result.clone();
-            }));
-        }
-        var y = model.call(x);
+        hooks.Add(module.register_forward_hook((m, input, result) => {
+            // Later in-place operations (ReLU(inplace)) would change the captured tensor; hand a clone downstream
+            // and keep the original, as Captum does.
+            result.DetachFromDisposeScope();
+            home?.Attach(result);
+            captured[name] = result;
+            return result.clone();
+        }));
+    }
+
+    static void require_fired(nn.Module<Tensor, Tensor> model, IEnumerable<string> layers, Dictionary<string, Tensor> captured)
+    {
         var missing = layers.Where(l => !captured.ContainsKey(l)).ToArray();
         if (missing.Length > 0)
             throw new InvalidOperationException(
                 $"The forward hook on layer(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} of {model.GetType().Name} never fired. " +
                 "TorchSharp runs hooks only through module.call(x): the model's forward probably calls .forward(x) on this layer " +
                 "(or on a container holding it), or does not use it. Change that forward to call(x), or implement ITappable.");
-        return (y, captured);
     }
 }

@@ -49,4 +49,29 @@ public sealed class ResNet18BackboneAttributionTests(BackboneFixture fx) : IClas
         Assert.Equal(1 + 2 * 6, guided.GuidedRelus.Count); // stem, layer1..layer3
         Assert.Equal(6, guided.LastWarnings.Count);          // layer4's three blocks never ran
     }
+
+    [Fact]
+    public void A_tap_and_a_submodule_can_be_read_in_one_pass()
+    {
+        manual_seed(6);
+        var x = randn(1, 3, 64, 64) * 50;
+        using var _ = no_grad();
+        var (output, layers) = LayerTaps.run(fx.Model, x, false, "layer4.1.pre_relu", "layer4.1.conv2", "stem.relu");
+        Assert.Null(output);
+        Assert.Equal(new long[] { 1, 512, 2, 2 }, layers["layer4.1.pre_relu"].shape);
+        Assert.Equal(new long[] { 1, 512, 2, 2 }, layers["layer4.1.conv2"].shape); // a hooked submodule (PaddedConv)
+        Assert.Equal(new long[] { 1, 64, 32, 32 }, layers["stem.relu"].shape);
+        // The hooked conv output really is the one in that pass: its BatchNorm plus the block input gives pre_relu.
+        var direct = fx.Model.forward_features(x, "layer4.1.pre_relu")["layer4.1.pre_relu"];
+        Assert.True(layers["layer4.1.pre_relu"].allclose(direct));
+    }
+
+    [Fact]
+    public void Grad_cam_on_a_submodule_with_a_channel_target_of_a_tap()
+    {
+        manual_seed(7);
+        var x = randn(2, 3, 64, 64) * 50;
+        var map = new InputGradients.Layer.GradCam(fx.Model, "layer4.1.conv2").attribute(x, Target.Channel("layer4", 5));
+        Assert.Equal(new long[] { 2, 1, 2, 2 }, map.shape);
+    }
 }
