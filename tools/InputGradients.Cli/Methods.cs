@@ -1,6 +1,7 @@
 using InputGradients.Attribution;
 using InputGradients.Core;
 using InputGradients.Layer;
+using InputGradients.Models.ImageNet;
 using InputGradients.Synthesis;
 using Spectre.Console;
 using TorchSharp;
@@ -171,7 +172,7 @@ public static class Methods
             long index = target switch { Target.ClassIndex c => c.Index, _ => long.Parse(tag[(tag.LastIndexOf("ch", StringComparison.Ordinal) + 2)..]) };
             // The original's 10 suits 224x224 unit-scale inputs; the backbone's inputs are ~58x larger, and a 28x28 image has
             // 64x fewer pixels, so the same step is relatively 8x longer there.
-            double lr = r.Lr ?? m.Kind switch { ModelKind.Resnet18 => 10 * 58.0, ModelKind.Fashion => 1, _ => 10 };
+            double lr = r.Lr ?? m.Kind switch { ModelKind.Resnet18 => 10 * ResNet18Backbone.InputScale, ModelKind.Fashion => 1, _ => 10 };
             console.MarkupLineInterpolated($"fooling [bold]{path}[/] towards {description}, step length {lr}");
             var result = ProgressBar.Run(console, live, "fooling", r.Steps, done =>
                 FoolingImage.make(input, index, module, lr, r.Steps, new ProgressBar.Sync<FoolingProgress>(p => done(p.Iteration))));
@@ -230,7 +231,7 @@ public static class Methods
     static ClassVisualizationOptions Settings(CliModel m, Request r) => m.Kind switch
     {
         ModelKind.Resnet18 => new ClassVisualizationOptions { Iterations = r.Steps, Seed = r.Seed, ShowEvery = 0 }
-            .for_input_scale(58.0) with { ClampLow = m.Low, ClampHigh = m.High, Shape = [1, 3, m.Size, m.Size] },
+            .for_input_scale(ResNet18Backbone.InputScale) with { ClampLow = m.Low, ClampHigh = m.High, Shape = [1, 3, m.Size, m.Size] },
         ModelKind.Fashion => new ClassVisualizationOptions
         {
             Iterations = r.Steps, Seed = r.Seed, ShowEvery = 0, Shape = [1, 1, 28, 28], MaxJitter = 1, LearningRate = 0.2, L2Reg = 0.01,

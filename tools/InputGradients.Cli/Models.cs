@@ -62,7 +62,7 @@ public sealed class CliModel : IDisposable
                 double m = FashionMnistNet.PixelMean, s = FashionMnistNet.PixelStd;
                 return new CliModel
                 {
-                    Kind = kind, Net = net, Size = 28, CamLayer = "features.relu3", Classes = ClassNames.FashionMnist(),
+                    Kind = kind, Net = net, Size = 28, CamLayer = FashionMnistNet.GradCamLayerName, Classes = ClassNames.FashionMnist(),
                     Low = [-m / s], High = [(1 - m) / s],
                     ToInput = rgb01 => FashionMnistNet.Normalize(FashionGrey(rgb01).unsqueeze(0)),
                     ToImage = x => (x[0] * s + m).clamp(0, 1),

@@ -65,8 +65,16 @@ public abstract record Target
 
     /// <summary>Mean over all positions of channel <paramref name="channel"/> of layer <paramref name="layer"/>
     /// (N×C×h×w → N); the usual feature-visualisation objective.</summary>
-    public static Target Channel(string layer, long channel) =>
-        new LayerScore(layer, a => a.select(1, channel).reshape(a.shape[0], -1).mean(new long[] { 1 }), $"mean of channel {channel} of {layer}");
+    public static Target Channel(string layer, long channel)
+    {
+        if (channel < 0) throw new ArgumentOutOfRangeException(nameof(channel), $"channel must be non-negative, got {channel}.");
+        return new LayerScore(layer, a =>
+        {
+            if (a.dim() < 2 || channel >= a.shape[1])
+                throw new ArgumentException($"Layer '{layer}' has shape [{string.Join(",", a.shape)}]; channel {channel} does not exist.");
+            return a.select(1, channel).reshape(a.shape[0], -1).mean(new long[] { 1 });
+        }, $"mean of channel {channel} of {layer}");
+    }
 
     public static implicit operator Target(long index) => new ClassIndex(index);
     public static implicit operator Target(int index) => new ClassIndex(index);

@@ -49,20 +49,14 @@ public sealed class FashionMnistNet : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The last convolution block's output (after <c>relu3</c>, 64x7x7): the usual Grad-CAM layer.</summary>
-    public Module<Tensor, Tensor> GradCamLayer => (Module<Tensor, Tensor>)features.named_children().Single(c => c.name == "relu3").module;
+    /// <summary>Name of the last convolution block's output (after <c>relu3</c>, 64x7x7): the usual Grad-CAM layer.</summary>
+    public const string GradCamLayerName = "features.relu3";
+
+    /// <summary>The module <see cref="GradCamLayerName"/>.</summary>
+    public Module<Tensor, Tensor> GradCamLayer => Layer(GradCamLayerName);
 
     /// <summary>The named submodules of <see cref="features"/> and <see cref="classifier"/>, e.g. <c>"features.conv3"</c>.</summary>
-    public Module<Tensor, Tensor> Layer(string path)
-    {
-        var parts = path.Split('.');
-        Module current = this;
-        foreach (var p in parts)
-            current = current.named_children().FirstOrDefault(c => c.name == p).module
-                ?? throw new ArgumentException($"FashionMnistNet has no submodule '{path}' (at '{p}')", nameof(path));
-        return current as Module<Tensor, Tensor>
-            ?? throw new ArgumentException($"'{path}' is not a Tensor-to-Tensor module", nameof(path));
-    }
+    public Module<Tensor, Tensor> Layer(string path) => InputGradients.Core.LayerTaps.find(this, path);
 
     public override Tensor forward(Tensor input)
     {

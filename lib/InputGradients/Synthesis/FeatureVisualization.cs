@@ -20,18 +20,8 @@ namespace InputGradients.Synthesis;
 public static class FeatureVisualization
 {
     /// <summary>Maximises the mean of channel <paramref name="channel"/> of <paramref name="layer"/> (N×C×h×w).</summary>
-    public static ClassVisualizationResult channel(nn.Module<Tensor, Tensor> model, string layer, long channel, ClassVisualizationOptions options)
-    {
-        if (channel < 0) throw new ArgumentOutOfRangeException(nameof(channel), $"channel must be non-negative, got {channel}.");
-        var target = Target.OfLayer(layer, a =>
-        {
-            if (a.dim() < 2 || channel >= a.shape[1])
-                throw new ArgumentException($"FeatureVisualization: layer '{layer}' has shape [{string.Join(",", a.shape)}]; channel {channel} does not exist.");
-            var c = a.select(1, channel);
-            return c.dim() == 1 ? c : c.flatten(1).mean(new long[] { 1 });
-        }, $"mean of channel {channel} of {layer}");
-        return ClassVisualization.create(target, model, options);
-    }
+    public static ClassVisualizationResult channel(nn.Module<Tensor, Tensor> model, string layer, long channel, ClassVisualizationOptions options) =>
+        ClassVisualization.create(Target.Channel(layer, channel), model, options);
 
     /// <summary>Maximises the mean of the whole layer <paramref name="layer"/> over channels and positions
     /// (every feature of the layer at once, as in DeepDream's objective on a layer).</summary>

@@ -39,6 +39,13 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
     readonly long[] _to_bgr;      // input channel for each output channel of Preprocess
     readonly string[] _tapNames;
 
+    /// <summary>
+    /// How much larger this backbone's inputs (0-255, mean subtracted) are than the unit-variance inputs the original
+    /// assignment's settings were chosen for (255 x an ImageNet std of about 0.226, rounded): the factor to give
+    /// <c>ClassVisualizationOptions.for_input_scale</c> or to multiply a step size by.
+    /// </summary>
+    public const double InputScale = 58.0;
+
     /// <summary>Channel means subtracted by <see cref="Preprocess"/>, in B, G, R order.</summary>
     public float[] MeanBgr { get; }
 
