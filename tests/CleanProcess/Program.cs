@@ -18,6 +18,17 @@ using (var scope = torch.NewDisposeScope())
     Console.WriteLine($"grad={string.Join(',', x.grad!.data<double>().ToArray())}");
 }
 
+// Convolutions of the kinds that reach NNPACK (inference, batch 16) and the others: on a CPU where NNPACK cannot
+// start, libtorch would print a warning for each of them unless the runtime decided NNPACK's use once.
+Console.WriteLine($"runtime={LibraryRuntime.Describe()}");
+using (var scope = torch.NewDisposeScope())
+using (torch.no_grad())
+{
+    foreach (var batch in new[] { 1, 16, 16, 32 })
+        torch.nn.functional.conv2d(torch.randn(batch, 3, 32, 32), torch.randn(8, 3, 3, 3), padding: [1, 1]).sum().item<float>();
+    Console.WriteLine("convolutions=ran");
+}
+
 // Which libtorch is mapped into this process (a system libtorch hijacking the load would show up here).
 foreach (var line in File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
              .Where(p => p.Length >= 6 && p[5].Contains("libtorch")).Select(p => p[5]).Distinct())

@@ -41,10 +41,26 @@ public static class PlotlyRuntime
 /// <summary>Everything the library needs from the process before TorchSharp or Plotly.NET are used.</summary>
 public static class LibraryRuntime
 {
-    /// <summary>Loads TorchSharp's natives (<see cref="TorchRuntime.EnsureLoaded"/>) and binds FSharp.Core for Plotly.NET.</summary>
+    /// <summary>
+    /// Loads TorchSharp's natives (<see cref="TorchRuntime.EnsureLoaded"/>), binds FSharp.Core for Plotly.NET and
+    /// chooses the convolution kernels that compute right on this CPU (<see cref="ConvolutionRoute.Ensure"/>).
+    /// </summary>
     public static void Ensure()
     {
         PlotlyRuntime.EnsureFSharpCore();
         TorchRuntime.EnsureLoaded();
+        ConvolutionRoute.Ensure();
+    }
+
+    /// <summary>One line on what this process runs on: versions, threads, the convolution route and why.</summary>
+    public static string Describe()
+    {
+        Ensure();
+        var route = ConvolutionRoute.Ensure();
+        string versions = TorchRuntime.Info is { } info
+            ? $"TorchSharp {info.TorchSharpVersion}, libtorch {info.LibtorchVersion}"
+            : $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}";
+        string nnpack = route.Nnpack ? "" : $"; NNPACK off ({route.NnpackNote})";
+        return $"{versions}, {TorchSharp.torch.get_num_threads()} threads; {route.Summary}{nnpack}";
     }
 }

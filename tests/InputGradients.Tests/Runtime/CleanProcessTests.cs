@@ -29,6 +29,10 @@ public class CleanProcessTests
         Assert.True(code == 0, $"exit code {code}\n{output}");
         Assert.Contains("runtime-prepared=True", output); // the library's module initializer ran by itself
         Assert.Contains(Expected, output);
+        // The convolution route is decided and named, and libtorch's NNPACK warning reaches no one (it would print once per convolution).
+        Assert.Contains("convolutions=ran", output);
+        Assert.Matches(@"runtime=TorchSharp \S+, libtorch \S+, \d+ threads; convolutions: ", Line(output, "runtime="));
+        Assert.DoesNotContain(output.Split('\n'), l => !l.StartsWith("runtime=") && l.Contains("NNPACK"));
         Assert.Equal($"patched={!SystemLibStdCxxHasGlibcxx3432()}", Line(output, "patched="));
         var used = Line(output, "libtorchsharp=")["libtorchsharp=".Length..];
         if (!SystemLibStdCxxHasGlibcxx3432()) // the patched copy lives in the child's own fresh cache dir
@@ -54,6 +58,19 @@ public class CleanProcessTests
         var mapped = output.Split('\n').Where(l => l.StartsWith("mapped=")).Select(l => l["mapped=".Length..].Trim()).ToList();
         Assert.Contains(mapped, m => m.EndsWith("/libtorch_cpu.so"));
         Assert.All(mapped, m => Assert.Contains("libtorch-cpu-linux-x64/2.10.0/", m));
+    }
+
+    [Theory]
+    [InlineData("off", "convolutions: libtorch's im2col + GEMM, oneDNN off (forced by INPUTGRADIENTS_ONEDNN=off)")]
+    [InlineData("on", "convolutions: oneDNN (forced by INPUTGRADIENTS_ONEDNN=on)")]
+    public void The_convolution_route_can_be_forced_from_the_environment(string setting, string expected)
+    {
+        using var tmp = new TempDir();
+        var env = CleanEnvironment(tmp.Path);
+        env["INPUTGRADIENTS_ONEDNN"] = setting;
+        var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"exit code {code}\n{output}");
+        Assert.Contains(expected, Line(output, "runtime="));
     }
 
     [Fact]

@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace InputGradients.Runtime;
+
+/// <summary>
+/// Chooses, once per process and before any convolution runs, which kernels compute float32 convolutions, so that
+/// results are right on every CPU at the least cost.
+/// <para>
+/// Why: on some machines libtorch 2.10's oneDNN (3.7.1) computes wrong float32 convolutions without any error. Seen on
+/// AMD EPYC (CPU family 26, AVX-512) in a VM that exposes no cache topology (no <c>/sys/devices/system/cpu/cpu0/cache</c>):
+/// 95-105 of 200 random conv2d / conv_transpose2d shapes wrong against float64 (relative errors 0.1-0.6, some NaN, in the
+/// output or the input gradient; weight gradients right), including shapes whose channel counts are multiples of 16
+/// (14-19 of 200 with 32/48 channels), with 1 thread or 2. Debian's PyTorch 1.13 (older oneDNN) on the same machine:
+/// 0 of 300 wrong. The likely cause is oneDNN reading a per-core cache size of 0 where the VM hides it (its blocking
+/// depends on it); nothing in libtorch's exports lets us correct that value, so we route around oneDNN instead.
+/// </para>
+/// <para>
+/// The routes measured there (ResNet-18 backbone, forward + backward to the input, batch 5 at 224 px, 2 threads; the
+/// <c>bench/run</c> "route" table repeats this side by side):
+/// <list type="bullet">
+/// <item>oneDNN (libtorch's default): 0.38-0.39 s, wrong on this CPU.</item>
+/// <item>oneDNN capped at SSE4.1 (<c>ONEDNN_MAX_CPU_ISA=SSE41</c>, must be in the native environment before libtorch
+/// loads): 0 of 300 wrong, 0.90 s. Every AVX level is still wrong.</item>
+/// <item>oneDNN switched off for convolutions at run time (<see cref="LibtorchContext.MkldnnEnabled"/> = false,
+/// PyTorch's <c>torch.backends.mkldnn.enabled = False</c>): libtorch's own im2col + GEMM kernels, 0 of 400 wrong,
+/// 0.63-0.69 s. Chosen: the cheapest route that is always right, and it can be applied and undone at any moment.</item>
+/// <item>Narrower, by shape (oneDNN only for "safe" channel counts): rejected, no shape class was safe.</item>
+/// </list>
+/// </para>
+/// <para>
+/// How: a self-check runs <see cref="Probes"/> (shapes that were wrong there) through oneDNN and through float64, and
+/// only where a result is off does the process switch oneDNN off; unaffected machines keep the fast path. The check
+/// costs 0.1-0.7 s (oneDNN compiles a kernel per shape), so its verdict is cached per machine (CPU identity, cache
+/// topology, core count) and libtorch version under <see cref="TorchRuntime.CacheDirectory"/>.
+/// <c>INPUTGRADIENTS_ONEDNN</c> = <c>on</c> or <c>off</c> forces a route (tests and the bench use both), <c>recheck</c>
+/// runs the check again and rewrites the cache; anything else, or nothing, means <c>auto</c>.
+/// NNPACK is decided here too: where it cannot initialise, libtorch would print a warning on every convolution, so it
+/// is tried once with that warning captured, and switched off.
+/// </para>
+/// </summary>
+public static class ConvolutionRoute
+{
+    public const string EnvironmentVariable = "INPUTGRADIENTS_ONEDNN";
+
+    /// <summary>Relative error (max |float32 - float64| / max |float64|) above which a probe counts as wrong; float32 reaches ~1e-6.</summary>
+    public const double Tolerance = 1e-4;
+
+    /// <summary>One convolution the self-check runs: conv2d or conv_transpose2d, square input and kernel.</summary>
+    public sealed record Probe(bool Transposed, long Batch, long InChannels, long OutChannels, long Kernel, long Stride, long Padding, long Size)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{(Transposed ? "conv_transpose2d" : "conv2d")} N={Batch} C={InChannels}->{OutChannels} k={Kernel} s={Stride} p={Padding} {Size}x{Size}");
+    }
+
+    /// <summary>Shapes that oneDNN computed wrongly on the affected machine (each one, every time it was run there).</summary>
+    public static readonly IReadOnlyList<Probe> Probes =
+    [
+        new(false, 6, 30, 20, 3, 1, 1, 13),
+        new(false, 2, 35, 35, 3, 1, 1, 17),
+        new(false, 7, 31, 29, 3, 1, 0, 10),
+        new(false, 2, 3, 6, 5, 1, 0, 28),
+        new(false, 1, 48, 48, 5, 2, 1, 11),
+        new(false, 6, 48, 32, 3, 2, 0, 8),
+        new(true, 4, 13, 3, 3, 1, 0, 10),
+        new(true, 3, 8, 4, 5, 1, 2, 23),
+        new(true, 2, 48, 48, 3, 2, 1, 11),
+        new(true, 5, 33, 34, 5, 1, 0, 21),
+    ];
+
+    /// <summary>How one probe compared: worst relative error of the output, input gradient and weight gradient (NaN counts as infinite).</summary>
+    public sealed record ProbeResult(Probe Probe, double Output, double InputGradient, double WeightGradient)
+    {
+        public double Worst => Math.Max(Output, Math.Max(InputGradient, WeightGradient));
+        public bool Wrong => !(Worst <= Tolerance);
+    }
+
+    /// <summary>The route in force and why.</summary>
+    /// <param name="OneDnn">Whether float32 convolutions may use oneDNN.</param>
+    /// <param name="Reason">One sentence: forced, or what the self-check found.</param>
+    /// <param name="SelfCheck">The probes' results through oneDNN (empty when the route was forced).</param>
+    /// <param name="Nnpack">Whether NNPACK stays enabled.</param>
+    /// <param name="NnpackNote">Why NNPACK is off, when it is (libtorch's own words), else empty.</param>
+    public sealed record Decision(bool OneDnn, string Reason, IReadOnlyList<ProbeResult> SelfCheck, bool Nnpack, string NnpackNote, TimeSpan Elapsed)
+    {
+        public int Wrong => SelfCheck.Count(r => r.Wrong);
+
+        /// <summary>One line for a notebook's setup cell, the CLI and the bench.</summary>
+        public string Summary => OneDnn
+            ? $"convolutions: oneDNN ({Reason})"
+            : $"convolutions: libtorch's im2col + GEMM, oneDNN off ({Reason})";
+    }
+
+    static readonly object Gate = new();
+    static Decision? current;
+
+    /// <summary>The decision, or null before <see cref="Ensure"/> ran.</summary>
+    public static Decision? Current => current;
+
+    /// <summary>Decides the route once per process (see the class). Safe to call many times, from any thread.</summary>
+    public static Decision Ensure()
+    {
+        if (current is { } done) return done;
+        lock (Gate)
+        {
+            return current ??= Decide(Environment.GetEnvironmentVariable(EnvironmentVariable));
+        }
+    }
+
+    /// <summary>Forces the route for the rest of the process (tests and the bench compare both). Process-wide: never call it while other threads compute.</summary>
+    public static Decision Use(bool oneDnn, string reason)
+    {
+        lock (Gate)
+        {
+            var before = current ?? Decide(oneDnn ? "on" : "off");
+            LibtorchContext.MkldnnEnabled = oneDnn;
+            return current = before with { OneDnn = oneDnn, Reason = reason };
+        }
+    }
+
+    static Decision Decide(string? setting)
+    {
+        var clock = Stopwatch.StartNew();
+        if (!LibtorchContext.Available)
+        {
+            // Without the switch nothing can be routed; say so rather than pretend (the property tests would still catch a wrong kernel).
+            return new Decision(true, "this libtorch exports no oneDNN switch; not checked", [], true, "", clock.Elapsed);
+        }
+        bool nnpack = LibtorchContext.NnpackAvailable(out var nnpackMessage);
+        if (!nnpack) LibtorchContext.NnpackEnabled = false;
+        string nnpackNote = nnpack ? "" : Printable(nnpackMessage.Length > 0 ? nnpackMessage : "NNPACK could not initialise");
+
+        string mode = (setting ?? "").Trim().ToLowerInvariant();
+        if (mode is "on" or "off")
+        {
+            LibtorchContext.MkldnnEnabled = mode == "on";
+            return new Decision(mode == "on", $"forced by {EnvironmentVariable}={mode}", [], nnpack, nnpackNote, clock.Elapsed);
+        }
+
+        string cacheFile = VerdictFile();
+        if (mode != "recheck" && ReadVerdict(cacheFile) is { } cached)
+        {
+            LibtorchContext.MkldnnEnabled = cached.OneDnn;
+            return new Decision(cached.OneDnn, cached.Reason + "; verdict cached for this machine", [], nnpack, nnpackNote, clock.Elapsed);
+        }
+
+        LibtorchContext.MkldnnEnabled = true;
+        var results = Check(Probes);
+        int wrong = results.Count(r => r.Wrong);
+        bool oneDnn = wrong == 0;
+        LibtorchContext.MkldnnEnabled = oneDnn;
+        string reason = oneDnn
+            ? $"self-check passed: {results.Count} shapes within {Tolerance:0e0} of float64"
+            : $"oneDNN miscomputes on this CPU: {wrong} of {results.Count} self-check shapes wrong against float64, worst error {Format(results.Max(r => r.Worst))}";
+        WriteVerdict(cacheFile, oneDnn, reason);
+        return new Decision(oneDnn, reason, results, nnpack, nnpackNote, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The cache file of this machine's verdict: named by a hash of everything the defect may depend on (what the CPU
+    /// says it is, whether the cache topology is visible, the core count, libtorch and TorchSharp versions, the probes).
+    /// </summary>
+    public static string VerdictFile()
+    {
+        var key = new System.Text.StringBuilder();
+        key.AppendLine(RuntimeInformationText());
+        key.AppendLine(Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
+        key.AppendLine(Directory.Exists("/sys/devices/system/cpu/cpu0/cache") ? "cache topology visible" : "cache topology hidden");
+        key.AppendLine(TorchRuntime.Info is { } i ? $"{i.TorchSharpVersion} {i.LibtorchVersion}" : typeof(torch).Assembly.FullName);
+        foreach (var p in Probes) key.AppendLine(p.ToString());
+        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.ToString())))[..16];
+        return Path.Combine(TorchRuntime.CacheDirectory(), $"convolution-route-{hash}.txt");
+    }
+
+    /// <summary>The first processor's identity lines of /proc/cpuinfo (vendor, family, model, stepping, name, flags); elsewhere the OS and architecture.</summary>
+    static string RuntimeInformationText()
+    {
+        string[] keys = ["vendor_id", "cpu family", "model", "model name", "stepping", "microcode", "flags"];
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+                return string.Join('\n', File.ReadLines("/proc/cpuinfo").TakeWhile(l => l.Length > 0)
+                    .Where(l => keys.Contains(l.Split(':')[0].Trim())));
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription} {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
+    }
+
+    static (bool OneDnn, string Reason)? ReadVerdict(string file)
+    {
+        try
+        {
+            if (!File.Exists(file)) return null;
+            var lines = File.ReadAllLines(file);
+            if (lines.Length < 2 || lines[0] is not ("oneDNN on" or "oneDNN off")) return null; // damaged: check again
+            return (lines[0] == "oneDNN on", Printable(lines[1]));
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Best effort, atomic (temp file renamed): a cache that cannot be written only means checking again next time.</summary>
+    static void WriteVerdict(string file, bool oneDnn, string reason)
+    {
+        string temp = $"{file}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllLines(temp, [oneDnn ? "oneDNN on" : "oneDNN off", reason]);
+            File.Move(temp, file, overwrite: true);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        finally
+        {
+            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>
+    /// Runs each probe in float32 with the kernels currently enabled and in float64 (which oneDNN never computes), from
+    /// the same seeded values, and returns the worst relative errors. Leaves the global random state untouched.
+    /// </summary>
+    public static IReadOnlyList<ProbeResult> Check(IEnumerable<Probe> probes, long seed = 0)
+    {
+        var results = new List<ProbeResult>();
+        using var generator = new Generator((ulong)seed);
+        using var _ = enable_grad();
+        foreach (var p in probes)
+        {
+            using var scope = NewDisposeScope();
+            var x = randn([p.Batch, p.InChannels, p.Size, p.Size], dtype: ScalarType.Float64, generator: generator);
+            var w = randn(p.Transposed ? [p.InChannels, p.OutChannels, p.Kernel, p.Kernel] : [p.OutChannels, p.InChannels, p.Kernel, p.Kernel],
+                dtype: ScalarType.Float64, generator: generator);
+            var (y32, dx32, dw32) = Run(p, x.to_type(ScalarType.Float32), w.to_type(ScalarType.Float32), generator, seed);
+            var (y64, dx64, dw64) = Run(p, x, w, generator, seed);
+            results.Add(new ProbeResult(p, RelativeError(y32, y64), RelativeError(dx32, dx64), RelativeError(dw32, dw64)));
+        }
+        return results;
+    }
+
+    static (Tensor y, Tensor dx, Tensor dw) Run(Probe p, Tensor x, Tensor w, Generator generator, long seed)
+    {
+        x = x.detach().requires_grad_();
+        w = w.detach().requires_grad_();
+        var y = p.Transposed
+            ? nn.functional.conv_transpose2d(x, w, strides: [p.Stride, p.Stride], padding: [p.Padding, p.Padding])
+            : nn.functional.conv2d(x, w, strides: [p.Stride, p.Stride], padding: [p.Padding, p.Padding]);
+        // The same upstream gradient for both precisions: drawn in float64 from a generator reset to a fixed state.
+        generator.manual_seed(seed + 1);
+        var upstream = randn(y.shape, dtype: ScalarType.Float64, generator: generator).to_type(y.dtype);
+        var grads = autograd.grad([y], [x, w], [upstream]);
+        return (y.detach(), grads[0], grads[1]);
+    }
+
+    /// <summary>max |a - reference| / max |reference|, in float64; NaN or infinity anywhere gives +infinity.</summary>
+    public static double RelativeError(Tensor actual, Tensor reference)
+    {
+        var a = actual.to_type(ScalarType.Float64);
+        double diff = (a - reference).abs().max().item<double>();
+        double scale = reference.abs().max().item<double>();
+        double e = diff / Math.Max(scale, double.Epsilon);
+        return double.IsFinite(e) ? e : double.PositiveInfinity;
+    }
+
+    static string Format(double e) => double.IsPositiveInfinity(e) ? "NaN/inf" : e.ToString("0.##e0", CultureInfo.InvariantCulture);
+
+    /// <summary>libtorch's message without its timestamp prefix and control characters, on one line.</summary>
+    static string Printable(string message)
+    {
+        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
+        int bracket = line.StartsWith('[') ? line.IndexOf("] ", StringComparison.Ordinal) : -1;
+        if (bracket > 0) line = line[(bracket + 2)..];
+        return new string(line.Where(c => !char.IsControl(c)).ToArray());
+    }
+}
