@@ -122,6 +122,7 @@ var workloads = new (string Name, string Op, JsonObject Args, Func<object> Sharp
     }),
 };
 
+Console.WriteLine(InputGradients.Runtime.LibraryRuntime.Describe());
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version} vs PyTorch {pyInfo["torch"]}, {threads} threads each, " +
                   $"{rounds} round(s){(quick ? " (quick)" : "")}; channel {channel}, fooling target {foolTarget}");
 // Warm-up (not timed): first calls allocate and pick kernels on both sides.
@@ -158,6 +159,27 @@ for (int round = 0; round < rounds; round++)
         Console.WriteLine($"  round {round + 1}/{rounds} {name}: TorchSharp {sharp[w][^1]:F2} s, PyTorch {torchPy[w][^1]:F2} s");
     }
 }
+// ---- the convolution route: the same TorchSharp workloads with oneDNN on and off, alternating, in this process ----
+// On a CPU where oneDNN miscomputes, "oneDNN on" is the fast path the runtime refused: its times show what the fix costs.
+var route = InputGradients.Runtime.ConvolutionRoute.Ensure();
+var routeTimes = workloads.Select(_ => (On: new List<double>(), Off: new List<double>())).ToArray();
+try
+{
+    for (int round = 0; round < rounds; round++)
+    for (int w = 0; w < workloads.Length; w++)
+    {
+        int repeat = workloads[w].Op is "saliency" or "gradcam" ? ShortRepeats : 1;
+        for (int rep = 0; rep < repeat; rep++)
+        foreach (bool on in (round + w + rep) % 2 == 0 ? new[] { true, false } : [false, true])
+        {
+            InputGradients.Runtime.ConvolutionRoute.Use(on, "bench");
+            (on ? routeTimes[w].On : routeTimes[w].Off).Add(Time(workloads[w].Sharp).Seconds);
+        }
+        Console.WriteLine($"  route round {round + 1}/{rounds} {workloads[w].Name}: oneDNN on {routeTimes[w].On[^1]:F2} s, off {routeTimes[w].Off[^1]:F2} s");
+    }
+}
+finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason); }
+
 Ask("quit", new JsonObject(), expectAnswer: false);
 py.WaitForExit(10_000);
 tmp.Delete(recursive: true);
@@ -171,6 +193,7 @@ report.AppendLine($"- Machine: {Environment.ProcessorCount} cores, {Environment.
 report.AppendLine($"- TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {InputGradients.Runtime.TorchRuntime.Info?.LibtorchVersion ?? "?"}), " +
                   $"PyTorch {pyInfo["torch"]} ({pyInfo["blas"]}); {threads} threads each, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
 report.AppendLine($"- {rounds} round(s), the two sides alternating workload by workload (order flipped each time); saliency and Grad-CAM run {ShortRepeats} times a round. Times are medians of wall-clock seconds; a pair is one TorchSharp run and the PyTorch run next to it, so its ratio saw the same machine load.");
+report.AppendLine($"- Runtime: {InputGradients.Runtime.LibraryRuntime.Describe()}");
 report.AppendLine($"- Network: the ImageNet ResNet-18 backbone (ONNX graph), float32, CPU. Objective channel {channel} of layer4; fooling target: pooled feature {foolTarget}.");
 report.AppendLine();
 report.AppendLine("| workload | runs | TorchSharp (s) | PyTorch (s) | ratio of the medians | median ratio per pair | ratio per pair, min-max |");
@@ -180,6 +203,19 @@ for (int w = 0; w < workloads.Length; w++)
     double a = Median(sharp[w]), b = Median(torchPy[w]);
     var pairs = sharp[w].Zip(torchPy[w], (x, y) => x / y).ToArray();
     report.AppendLine($"| {workloads[w].Name} | {sharp[w].Count} | {a:F2} | {b:F2} | **{a / b:F2}** | {Median(pairs.ToList()):F2} | {pairs.Min():F2}-{pairs.Max():F2} |");
+}
+report.AppendLine();
+report.AppendLine($"## The convolution route ({(route.OneDnn ? "oneDNN on" : "oneDNN off")} in the table above)");
+report.AppendLine();
+report.AppendLine("TorchSharp alone, the same workloads with oneDNN's convolutions on and off (libtorch's im2col + GEMM), alternating in one process. " +
+                  "Where the runtime chose \"off\", the \"on\" column is the fast path that computes wrong results on this CPU.");
+report.AppendLine();
+report.AppendLine("| workload | runs | oneDNN on (s) | oneDNN off (s) | off / on |");
+report.AppendLine("|---|---:|---:|---:|---:|");
+for (int w = 0; w < workloads.Length; w++)
+{
+    double on = Median(routeTimes[w].On), off = Median(routeTimes[w].Off);
+    report.AppendLine($"| {workloads[w].Name} | {routeTimes[w].On.Count} | {on:F2} | {off:F2} | **{off / on:F2}** |");
 }
 report.AppendLine();
 report.AppendLine("Checks (the same work was done on both sides; fooling shows the steps taken):");

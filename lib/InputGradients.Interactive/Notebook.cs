@@ -1,4 +1,5 @@
 using System.Reflection;
+using InputGradients.Runtime;
 using Microsoft.DotNet.Interactive;
 
 namespace InputGradients.Interactive;
@@ -28,11 +29,13 @@ public static partial class Notebook
         "SkiaSharp.dll",
     ];
 
+    /// <summary>Prepares the kernel (see the class) and prints one line naming the runtime and the convolution route in use.</summary>
     public static void Setup()
     {
         EnsureRuntime();
         AddCellReferences();
         RegisterFormatters();
+        Console.WriteLine(LibraryRuntime.Describe());
     }
 
     /// <summary>Implemented in Notebook.Runtime.cs: native TorchSharp loading, FSharp.Core binding.</summary>

@@ -54,6 +54,7 @@ public static class Cli
         root.Add(classvis);
 
         root.Add(StyleCommand.Create(console, live));
+        root.Add(RuntimeCommand.Create(console));
         var config = new InvocationConfiguration { Output = new AnsiWriter(console), Error = new AnsiWriter(console) };
         return root.Parse(args).Invoke(config);
     }

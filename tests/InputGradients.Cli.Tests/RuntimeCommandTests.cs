@@ -1,0 +1,47 @@
+using InputGradients.Cli;
+using InputGradients.Runtime;
+using Spectre.Console;
+
+namespace InputGradients.Cli.Tests;
+
+[CollectionDefinition(nameof(ProcessWideBackend), DisableParallelization = true)]
+public sealed class ProcessWideBackend;
+
+/// <summary><c>inputgrad runtime</c>: the route in use and why; <c>--recheck</c> switches oneDNN on for a moment, so these run alone.</summary>
+[Collection(nameof(ProcessWideBackend))]
+public sealed class RuntimeCommandTests
+{
+    static (int Exit, string Output) Run(params string[] args)
+    {
+        var text = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(text),
+        });
+        console.Profile.Width = 400;
+        return (Cli.Run(args, console, interactive: false), text.ToString());
+    }
+
+    [Fact]
+    public void Runtime_names_the_convolution_route_and_why()
+    {
+        var (exit, output) = Run("runtime");
+        Assert.Equal(0, exit);
+        var route = ConvolutionRoute.Ensure();
+        Assert.Contains(route.Summary, output);
+        Assert.Contains(route.OneDnn ? "convolutions: oneDNN (" : "oneDNN off (", output);
+    }
+
+    [Fact]
+    public void Recheck_shows_every_probe_and_restores_the_route()
+    {
+        var before = ConvolutionRoute.Ensure();
+        var (exit, output) = Run("runtime", "--recheck");
+        Assert.Equal(0, exit);
+        foreach (var p in ConvolutionRoute.Probes) Assert.Contains(p.ToString(), output);
+        Assert.Matches(@"(\d+) of 10 wrong\.", output);
+        Assert.Equal(before.OneDnn, LibtorchContext.MkldnnEnabled);
+        Assert.Equal(before.OneDnn, ConvolutionRoute.Current!.OneDnn);
+    }
+}
