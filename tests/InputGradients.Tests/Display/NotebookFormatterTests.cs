@@ -39,7 +39,18 @@ public class NotebookFormatterTests
     }
 
     static IReadOnlyList<FormattedValue> Displayed(List<KernelEvent> events, int index = 0)
-        => events.OfType<DisplayEvent>().Where(e => e is not DisplayedValueUpdated).ElementAt(index).FormattedValues.ToList();
+        => events.OfType<DisplayEvent>().Where(e => e is not (DisplayedValueUpdated or StandardOutputValueProduced)).ElementAt(index).FormattedValues.ToList();
+
+    [Fact]
+    public async Task Setup_prints_one_line_naming_the_convolution_route()
+    {
+        var events = await Run();
+        var printed = string.Concat(events.OfType<StandardOutputValueProduced>().Select(e => e.FormattedValues.First().Value));
+        var route = InputGradients.Runtime.ConvolutionRoute.Ensure();
+        Assert.Contains(route.Summary, printed);
+        Assert.StartsWith("TorchSharp ", printed);
+        Assert.Single(printed.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
 
     [Fact]
     public async Task LaTeX_matrix_shows_as_latex_and_markdown_maths_with_plain_text()
