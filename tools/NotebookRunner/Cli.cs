@@ -20,7 +20,8 @@ public static class Cli
         };
         var outOption = new Option<string>("--out", "-o")
         {
-            Description = "Folder for the executed copies (written atomically; sources are never modified).",
+            Description = "Folder for the executed copies (written atomically; sources are never modified). It must neither be a source " +
+                          "notebook's folder nor contain a source notebook (links resolved); nbrun replaces only files it wrote there itself (listed in " + OutputLedger.FileName + ").",
             DefaultValueFactory = _ => DefaultOutput,
         };
         var timeoutOption = new Option<int>("--timeout")
@@ -60,9 +61,7 @@ public static class Cli
         {
             if (timeoutSeconds <= 0) throw new RunnerException($"--timeout must be positive, got {timeoutSeconds}");
             notebooks = NotebookSelection.Resolve(names, notebooksDir);
-            foreach (var nb in notebooks)
-                if (NotebookExecutor.SamePath(NotebookExecutor.OutputPathFor(outDir, nb), nb))
-                    throw new RunnerException($"refusing to run: the output {NotebookExecutor.OutputPathFor(outDir, nb)} would overwrite the source notebook; choose another --out");
+            NotebookExecutor.CheckOutputFolder(outDir, notebooks);
             if (notebooks.Count == 0)
             {
                 console.MarkupLineInterpolated($"[yellow]nbrun: no notebooks found in {Path.GetFullPath(notebooksDir)}[/]");
