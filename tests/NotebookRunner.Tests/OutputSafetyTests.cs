@@ -56,6 +56,23 @@ public class OutputSafetyTests
         Assert.True(File.Exists(Path.Combine(s.Out, "crash.ipynb")));
     }
 
+    [Fact]
+    public void An_earlier_output_changed_since_nbrun_wrote_it_is_kept()
+    {
+        using var s = new Scratch("crash.ipynb");
+        Directory.CreateDirectory(s.Out);
+        var copy = Path.Combine(s.Out, "crash.ipynb");
+        File.WriteAllText(copy, "as nbrun wrote it");
+        File.WriteAllText(Path.Combine(s.Out, OutputLedger.FileName), $"{Hash(copy).ToLowerInvariant()}  crash.ipynb\n");
+        File.WriteAllText(copy, "edited by hand afterwards");
+
+        var (exit, text) = Run("nbrun", s.Root, "--out", s.Out, "--plain", s.Notebook("crash.ipynb"));
+
+        Assert.True(exit == 2, text);
+        Assert.Contains("refusing to run: out/crash.ipynb was changed since nbrun wrote it; move it away or choose another --out", Unwrapped(text));
+        Assert.Equal("edited by hand afterwards", File.ReadAllText(copy));
+    }
+
     [Theory]
     [InlineData("crash.ipynb")]
     [InlineData("logs/crash.log")]

@@ -71,7 +71,7 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
         foreach (var nb in notebooks)
             foreach (var path in new[] { OutputPathFor(outDir, nb), LogPathFor(outDir, nb) })
                 if (!ledger.MayReplace(path))
-                    throw new RunnerException($"refusing to run: {Cli.Show(path)} exists and nbrun did not write it (see {OutputLedger.FileName} there); move it away or choose another --out");
+                    throw new RunnerException($"refusing to run: {Cli.Show(path)} {ledger.WhyNotOwned(path)}; move it away or choose another --out");
     }
 
     public async Task<NotebookResult> RunAsync(string notebook, CancellationToken cancel = default)

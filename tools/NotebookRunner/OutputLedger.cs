@@ -40,11 +40,17 @@ public sealed class OutputLedger
     /// <summary>Nothing is there yet, or what is there is nbrun's own earlier output.</summary>
     public bool MayReplace(string path) => !Path.Exists(path) && new FileInfo(path).LinkTarget is null || Owns(path);
 
+    /// <summary>Why nbrun will not replace <paramref name="path"/> (for a file <see cref="MayReplace"/> refuses).</summary>
+    public string WhyNotOwned(string path) =>
+        new FileInfo(path).LinkTarget is not null ? "is a link, which nbrun did not write"
+        : _hashes.ContainsKey(Key(path)) ? "was changed since nbrun wrote it"
+        : $"exists and nbrun did not write it (see {FileName} there)";
+
     /// <summary>Deletes an earlier output of nbrun's; throws rather than delete anything else.</summary>
     public void DeleteOwn(string path)
     {
         if (!Path.Exists(path) && new FileInfo(path).LinkTarget is null) return;
-        if (!Owns(path)) throw new RunnerException($"refusing to delete {Cli.Show(path)}: nbrun did not write it");
+        if (!Owns(path)) throw new RunnerException($"refusing to delete {Cli.Show(path)}: it {WhyNotOwned(path)}");
         File.Delete(path);
         _hashes.Remove(Key(path));
         Save();
