@@ -18,6 +18,8 @@ public static class Cli
         console ??= AnsiConsole.Console;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         bool live = interactive ?? (!Console.IsOutputRedirected && console.Profile.Capabilities.Interactive);
+        // Logs and pipes: an error stays one line (Spectre wraps at a pretend 80 columns otherwise).
+        if (!live) console.Profile.Width = Math.Max(console.Profile.Width, 400);
         var o = new Options();
         var root = new RootCommand(
             "inputgrad: what a network looks at (attribution maps), what it can be made to see (fooling images, class " +
@@ -110,7 +112,7 @@ sealed class Options
         DefaultValueFactory = _ => "resnet18",
     };
     public readonly Option<string?> Weights = new("--weights") { Description = "Weights file (.pth or .safetensors for squeezenet; .bin for fashion)." };
-    public readonly Option<string> Out = new("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Cli.DefaultOut };
+    public readonly Option<string> Out = new("--out", "-o") { Description = "Output folder (it may hold the inputs; an input file is never written over).", DefaultValueFactory = _ => Cli.DefaultOut };
     public readonly Option<int?> Threads = new("--threads") { Description = $"Torch threads, 1 to {Limits.MaxThreads} (default: torch's choice)." };
     public readonly Option<string> Layer = new("--layer") { Description = "Layer of the channel target (resnet18 taps: stem.relu, layer1..layer4, layer4.pre_relu, ...).", DefaultValueFactory = _ => "layer4" };
     public readonly Option<long?> Channel = new("--channel") { Description = "Channel of --layer to explain (resnet18; default: the image's most active channel)." };

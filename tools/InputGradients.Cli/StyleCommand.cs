@@ -25,7 +25,7 @@ public static class StyleCommand
     {
         var content = new Argument<string>("content") { Description = "Content image file (the photo)." };
         var style = new Argument<string>("style") { Description = "Style image file (the painting)." };
-        var output = new Option<string>("--out", "-o") { Description = "Output PNG file.", DefaultValueFactory = _ => Path.Combine(Cli.DefaultOut, "style.png") };
+        var output = new Option<string>("--out", "-o") { Description = "Output PNG file (never one of the input images).", DefaultValueFactory = _ => Path.Combine(Cli.DefaultOut, "style.png") };
         var size = new Option<int>("--size") { Description = $"Shorter side of the result in pixels, {Limits.MinSize} to {Limits.MaxSize} (the style image is resized to the same).", DefaultValueFactory = _ => 256 };
         var iterations = new Option<int?>("--iterations") { Description = $"Iterations, at most {Limits.MaxIterations} (default: 150 for L-BFGS, 200 for Adam)." };
         var optimizer = new Option<string>("--optimizer") { Description = "lbfgs or adam (the original assignment's schedule: lr 3, 0.1 from step 180).", DefaultValueFactory = _ => "lbfgs" };
