@@ -80,29 +80,21 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
         var name = Cli.Show(notebook);
         var output = OutputPathFor(notebook);
         var clock = Stopwatch.StartNew();
-        try
-        {
-            CheckOutputFolder(OutputDirectory, [notebook]);   // Cli checked all of them first; the folder may have changed since
-        }
-        catch (RunnerException e)
-        {
-            return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
-        }
-
         System.Text.Json.Nodes.JsonObject source;
         try
         {
+            CheckOutputFolder(OutputDirectory, [notebook]);   // Cli checked all of them first; the folder may have changed since
             source = NotebookDocument.Load(notebook);
+            Directory.CreateDirectory(OutputDirectory);
+            // A stale copy from an earlier run must not pass for this run's result if the kernel dies. Only nbrun's own
+            // earlier output is deleted (CheckOutputFolder refused anything else).
+            _ledger.DeleteOwn(output);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException)
+        catch (Exception e) when (e is InvalidDataException or IOException or RunnerException)
         {
             return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
         }
 
-        Directory.CreateDirectory(OutputDirectory);
-        // A stale copy from an earlier run must not pass for this run's result if the kernel dies. Only nbrun's own
-        // earlier output is deleted (CheckOutputFolder refused anything else).
-        _ledger.DeleteOwn(output);
         var stem = Path.GetFileNameWithoutExtension(notebook);
         // Fresh names, so the only files removed below are the ones this run made.
         var replOutput = Path.Combine(OutputDirectory, $".{stem}.{Environment.ProcessId}.{Guid.NewGuid():N}.repl.ipynb");
@@ -148,7 +140,7 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
                     $"dotnet repl exited with {exit} but no cell has an error output (log: {Cli.Show(consoleLog)})");
             return new NotebookResult(name, Outcome.Passed, elapsed, exit, output, [], null);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or RunnerException)
         {
             return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
         }
