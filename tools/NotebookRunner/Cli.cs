@@ -55,6 +55,8 @@ public static class Cli
     static async Task<int> RunAsync(string[] names, string outDir, int timeoutSeconds, string notebooksDir,
         bool interactive, IAnsiConsole console, CancellationToken cancel)
     {
+        // Logs (CI) are read with grep: no wrapping at a pretend 80 columns, refusals included.
+        if (!interactive) console.Profile.Width = Math.Max(console.Profile.Width, 400);
         List<string> notebooks;
         NotebookExecutor executor;
         try
@@ -79,8 +81,6 @@ public static class Cli
         }
 
         var results = new List<NotebookResult>();
-        // Logs (CI) are read with grep: no wrapping at a pretend 80 columns.
-        if (!interactive) console.Profile.Width = Math.Max(console.Profile.Width, 400);
         if (interactive)
         {
             await console.Progress()
