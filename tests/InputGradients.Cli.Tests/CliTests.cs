@@ -138,12 +138,61 @@ public sealed class CliTests : IDisposable
     [InlineData("--model vgg", "--model 'vgg'")]
     [InlineData("--class 3", "no classifier head")]
     [InlineData("--channel 9999", "out of range")]
-    [InlineData("--steps 0", "--steps must be at least 1")]
+    [InlineData("--steps 0", "--steps must be between 1 and 1000, got 0.")]
     public void Bad_options_are_refused_with_a_reason(string options, string expected)
     {
         var method = options.StartsWith("--steps") ? "ig" : "saliency";
         var (exit, output) = Run([method, Photo("chelsea.png"), "-o", _dir, .. options.Split(' ')]);
         Assert.NotEqual(0, exit);
         Assert.Contains(expected, output);
+    }
+
+    /// <summary>Every numeric option has a range (README); outside it, one line names the option and the problem, and
+    /// nothing runs (an infinite noise or step used to run to the end, a huge count to exhaust memory).</summary>
+    [Theory]
+    [InlineData("smoothgrad --noise Infinity", "--noise must be a finite number, got Infinity.")]
+    [InlineData("smoothgrad --noise NaN", "--noise must be a finite number, got NaN.")]
+    [InlineData("smoothgrad --noise -0.1", "--noise must be at least 0, got -0.1.")]
+    [InlineData("smoothgrad --noise 1.5", "--noise must be at most 1, got 1.5.")]
+    [InlineData("smoothgrad --samples 0", "--samples must be between 1 and 1000, got 0.")]
+    [InlineData("smoothgrad --samples 2147483647", "--samples must be between 1 and 1000, got 2147483647.")]
+    [InlineData("fooling --lr NaN", "--lr must be a finite number, got NaN.")]
+    [InlineData("fooling --lr Infinity", "--lr must be a finite number, got Infinity.")]
+    [InlineData("fooling --lr -5", "--lr must be greater than 0, got -5.")]
+    [InlineData("fooling --lr 0", "--lr must be greater than 0, got 0.")]
+    [InlineData("fooling --lr 1e300", "--lr must be at most 100000, got 1E+300.")]
+    [InlineData("fooling --steps 0", "--steps must be between 1 and 10000, got 0.")]
+    [InlineData("fooling --steps 2147483647", "--steps must be between 1 and 10000, got 2147483647.")]
+    [InlineData("ig --steps 2147483647", "--steps must be between 1 and 1000, got 2147483647.")]
+    [InlineData("ig --steps -3", "--steps must be between 1 and 1000, got -3.")]
+    [InlineData("saliency --threads 0", "--threads must be between 1 and 1024, got 0.")]
+    [InlineData("saliency --threads 2147483647", "--threads must be between 1 and 1024, got 2147483647.")]
+    [InlineData("saliency --channel -1", "--channel must be at least 0, got -1.")]
+    [InlineData("saliency --model fashion --class -1", "--class must be at least 0, got -1.")]
+    [InlineData("classvis --steps 2147483647", "--steps must be between 1 and 10000, got 2147483647.")]
+    [InlineData("classvis --seed -1", "--seed must be between 0 and 2147483647, got -1.")]
+    [InlineData("style --size 2147483647", "--size must be between 32 and 2048, got 2147483647.")]
+    [InlineData("style --size 31", "--size must be between 32 and 2048, got 31.")]
+    [InlineData("style --iterations 0", "--iterations must be between 1 and 10000, got 0.")]
+    [InlineData("style --iterations 2147483647", "--iterations must be between 1 and 10000, got 2147483647.")]
+    [InlineData("style --content-weight NaN", "--content-weight must be a finite number, got NaN.")]
+    [InlineData("style --style-weight Infinity", "--style-weight must be a finite number, got Infinity.")]
+    [InlineData("style --tv-weight -1", "--tv-weight must be at least 0, got -1.")]
+    [InlineData("style --style-weight 1e10", "--style-weight must be at most 1000000000, got 10000000000.")]
+    [InlineData("style --threads 0", "--threads must be between 1 and 1024, got 0.")]
+    public void Numeric_options_out_of_range_are_refused_naming_the_option(string command, string expected)
+    {
+        var words = command.Split(' ');
+        string[] images = words[0] switch
+        {
+            "classvis" => [],
+            "style" => [Photo("chelsea.png"), DataDirectory.Path("styles", "starry_night.jpg")],
+            _ => [Photo("chelsea.png")],
+        };
+        var output = words[0] == "style" ? Path.Combine(_dir, "styled.png") : _dir;
+        var (exit, text) = Run([words[0], .. images, "-o", output, .. words[1..]]);
+        Assert.Equal(1, exit);
+        Assert.Equal($"inputgrad: error: {expected}", text.Trim());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
     }
 }

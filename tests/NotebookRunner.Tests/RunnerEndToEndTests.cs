@@ -14,7 +14,9 @@ public class RunnerEndToEndTests
     {
         using var s = new Scratch("pass.ipynb", "throws.ipynb", "crash.ipynb");
         Directory.CreateDirectory(s.Out);
+        // A stale copy from an earlier run, recorded as nbrun's own (the ledger's sha256sum format).
         File.WriteAllText(Path.Combine(s.Out, "crash.ipynb"), "stale copy from an earlier run");
+        File.WriteAllText(Path.Combine(s.Out, OutputLedger.FileName), $"{ToolSupport.Tests.ToolProcess.Hash(Path.Combine(s.Out, "crash.ipynb")).ToLowerInvariant()}  crash.ipynb\n");
         var before = s.HashSources();
 
         var (exit, text) = await CliRunner.Run("--out", s.Out, "--timeout", "300",
@@ -50,8 +52,12 @@ public class RunnerEndToEndTests
         Assert.Equal("error", (string?)thrown[2]!["outputs"]![0]!["output_type"]);
         Assert.Contains("still runs", OutputText(thrown[3]!));
 
-        // Nothing half-written is left behind.
-        Assert.Equal(["pass.ipynb", "throws.ipynb"], Directory.EnumerateFiles(s.Out).Select(Path.GetFileName).Order());
+        // Nothing half-written is left behind; the ledger lists this run's copies and no longer the deleted stale one.
+        Assert.Equal([OutputLedger.FileName, "pass.ipynb", "throws.ipynb"], Directory.EnumerateFiles(s.Out).Select(Path.GetFileName).Order());
+        var ledger = File.ReadAllLines(Path.Combine(s.Out, OutputLedger.FileName)).Select(l => l.Split("  ")[1]).ToList();
+        Assert.Contains("pass.ipynb", ledger);
+        Assert.Contains("throws.ipynb", ledger);
+        Assert.DoesNotContain("crash.ipynb", ledger);
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public class NotebookHtmlTests
                  "metadata":{},"nbformat":4,"nbformat_minor":5}
                 """);
             var ex = Assert.Throws<InvalidOperationException>(() =>
-                Builder.RunAsync(new Options(dir, Path.Combine(dir, "out"), dir, "t"), TextWriter.Null).GetAwaiter().GetResult());
+                Builder.RunAsync(new Options(dir, Path.Combine(dir, "out"), dir, "t", ProblemSet: dir), TextWriter.Null).GetAwaiter().GetResult());
             Assert.Contains("Q1-bad, cell 1: Exception: boom", ex.Message);
             Assert.False(Directory.Exists(Path.Combine(dir, "out")));
         }
@@ -64,7 +64,7 @@ public class NotebookHtmlTests
                   {"output_type":"error","ename":"E","evalue":"scratch","traceback":[]}]}],"metadata":{},"nbformat":4,"nbformat_minor":4}
                 """);
             var ex = Assert.Throws<InvalidOperationException>(() =>
-                Builder.RunAsync(new Options(dir, Path.Combine(dir, "out"), dir, "t"), TextWriter.Null).GetAwaiter().GetResult());
+                Builder.RunAsync(new Options(dir, Path.Combine(dir, "out"), dir, "t", ProblemSet: dir), TextWriter.Null).GetAwaiter().GetResult());
             Assert.Contains("not run", ex.Message);
             Assert.Contains("Q2-unrun, cell 1: var answer = 42;", ex.Message);
             Assert.DoesNotContain("scratch", ex.Message);

@@ -73,7 +73,7 @@ public sealed class SubmissionPdfTests(FixturePdf fixture) : IClassFixture<Fixtu
 /// <summary>Builds the fixture notebook's PDF once for all the checks.</summary>
 public sealed class FixturePdf : IAsyncLifetime
 {
-    static readonly string Root = FindRoot();
+    internal static readonly string Root = FindRoot();
     public string Dir { get; } = Directory.CreateTempSubdirectory("submission-test-").FullName;
     public string Pdf { get; private set; } = "";
 
@@ -83,7 +83,8 @@ public sealed class FixturePdf : IAsyncLifetime
         var source = Path.Combine(notebooks, "Q9-fixture.ipynb");
         File.WriteAllText(source, FixtureNotebook());
         var before = File.ReadAllBytes(source);
-        var options = new Options(notebooks, Path.Combine(Dir, "out"), Root, "Fixture");
+        // The fixture is its own problem set (the repository's notebooks/ defines the real one).
+        var options = new Options(notebooks, Path.Combine(Dir, "out"), Root, "Fixture", ProblemSet: notebooks);
         Assert.Equal(0, await Builder.RunAsync(options, TextWriter.Null));
         Assert.Equal(before, File.ReadAllBytes(source)); // the notebook it read is untouched
         Pdf = Path.Combine(Dir, "out", "Q9-fixture.pdf");

@@ -18,6 +18,8 @@ public static class Cli
         console ??= AnsiConsole.Console;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         bool live = interactive ?? (!Console.IsOutputRedirected && console.Profile.Capabilities.Interactive);
+        // Logs and pipes: an error stays one line (Spectre wraps at a pretend 80 columns otherwise).
+        if (!live) console.Profile.Width = Math.Max(console.Profile.Width, 400);
         var o = new Options();
         var root = new RootCommand(
             "inputgrad: what a network looks at (attribution maps), what it can be made to see (fooling images, class " +
@@ -28,7 +30,7 @@ public static class Cli
             var cmd = new Command(name, description) { o.Images };
             o.AddModelOptions(cmd);
             o.AddTargetOptions(cmd);
-            if (name == "ig") cmd.Add(o.Steps(50, "Integration steps (Gauss-Legendre)."));
+            if (name == "ig") cmd.Add(o.Steps(50, Limits.MaxIgSteps, "Integration steps (Gauss-Legendre)."));
             if (name == "smoothgrad") { cmd.Add(o.Samples); cmd.Add(o.Noise); }
             if (name is "gradcam" or "guided-gradcam") cmd.Add(o.CamLayer);
             cmd.SetAction(parse => Guard(console, () => Methods.Attribute(name, o.Read(parse), console, live)));
@@ -39,7 +41,7 @@ public static class Cli
                                              "the network predicts it (class models) or for --steps steps (the backbone).") { o.Images };
         o.AddModelOptions(fooling);
         o.AddTargetOptions(fooling);
-        fooling.Add(o.Steps(100, "Largest number of steps."));
+        fooling.Add(o.Steps(100, Limits.MaxFoolingSteps, "Largest number of steps."));
         fooling.Add(o.Lr);
         fooling.SetAction(parse => Guard(console, () => Methods.Fooling(o.Read(parse), console, live)));
         root.Add(fooling);
@@ -48,7 +50,7 @@ public static class Cli
                                                "and clamping (Simonyan et al. 2014, Yosinski et al. 2015).");
         o.AddModelOptions(classvis);
         o.AddTargetOptions(classvis);
-        classvis.Add(o.Steps(200, "Gradient-ascent steps."));
+        classvis.Add(o.Steps(200, Limits.MaxClassVisSteps, "Gradient-ascent steps."));
         classvis.Add(o.Seed);
         classvis.SetAction(parse => Guard(console, () => Methods.ClassVis(o.Read(parse), console, live)));
         root.Add(classvis);
@@ -94,7 +96,11 @@ public static class Cli
 
 /// <summary>Values of the options shared by the image commands.</summary>
 public sealed record Request(string[] Images, ModelKind Model, string? Weights, string Out, string Layer, long? Channel, long? Class,
-    int? Threads, int Steps, int Samples, double Noise, string? CamLayer, double? Lr, long Seed);
+    int? Threads, int Steps, int Samples, double Noise, string? CamLayer, double? Lr, long Seed)
+{
+    /// <summary>The files the command reads, which it must never write over.</summary>
+    public IEnumerable<string?> Inputs => Images.Append(Weights);
+}
 
 /// <summary>The option objects (one instance per run, shared by the subcommands).</summary>
 sealed class Options
@@ -107,19 +113,26 @@ sealed class Options
         DefaultValueFactory = _ => "resnet18",
     };
     public readonly Option<string?> Weights = new("--weights") { Description = "Weights file (.pth or .safetensors for squeezenet; .bin for fashion)." };
-    public readonly Option<string> Out = new("--out", "-o") { Description = "Output folder.", DefaultValueFactory = _ => Cli.DefaultOut };
-    public readonly Option<int?> Threads = new("--threads") { Description = "Torch threads (default: torch's choice)." };
+    public readonly Option<string> Out = new("--out", "-o") { Description = "Output folder (it may hold the inputs; an input file is never written over).", DefaultValueFactory = _ => Cli.DefaultOut };
+    public readonly Option<int?> Threads = new("--threads") { Description = $"Torch threads, 1 to {Limits.MaxThreads} (default: torch's choice)." };
     public readonly Option<string> Layer = new("--layer") { Description = "Layer of the channel target (resnet18 taps: stem.relu, layer1..layer4, layer4.pre_relu, ...).", DefaultValueFactory = _ => "layer4" };
     public readonly Option<long?> Channel = new("--channel") { Description = "Channel of --layer to explain (resnet18; default: the image's most active channel)." };
     public readonly Option<long?> Class = new("--class") { Description = "Class to explain (fashion, squeezenet; default: the predicted class)." };
-    public readonly Option<int> Samples = new("--samples") { Description = "SmoothGrad: noisy samples.", DefaultValueFactory = _ => 50 };
-    public readonly Option<double> Noise = new("--noise") { Description = "SmoothGrad: noise standard deviation as a fraction of the input range.", DefaultValueFactory = _ => 0.15 };
+    public readonly Option<int> Samples = new("--samples") { Description = $"SmoothGrad: noisy samples (at most {Limits.MaxSamples}).", DefaultValueFactory = _ => 50 };
+    public readonly Option<double> Noise = new("--noise") { Description = $"SmoothGrad: noise standard deviation as a fraction of the input range (0 to {Limits.MaxNoise}).", DefaultValueFactory = _ => 0.15 };
     public readonly Option<string?> CamLayer = new("--cam-layer") { Description = "Grad-CAM layer (default: resnet18 layer3, fashion features.relu3, squeezenet features.12)." };
-    public readonly Option<double?> Lr = new("--lr") { Description = "Fooling: step length in input units (default: 10 for squeezenet, 580 for the backbone's 0-255 input, 1 for fashion)." };
-    public readonly Option<long> Seed = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
-    /// <summary>A --steps option for one command (each command has its own default).</summary>
-    public Option<int> Steps(int fallback, string description) =>
-        new("--steps") { Description = description, DefaultValueFactory = _ => fallback };
+    public readonly Option<double?> Lr = new("--lr") { Description = $"Fooling: step length in input units (default: 10 for squeezenet, 580 for the backbone's 0-255 input, 1 for fashion); greater than 0, at most {Limits.MaxLr}." };
+    public readonly Option<long> Seed = new("--seed") { Description = "Random seed (0 to 2147483647).", DefaultValueFactory = _ => 0 };
+    /// <summary>Each command's --steps option and its largest accepted value.</summary>
+    readonly Dictionary<Option<int>, int> _maxSteps = [];
+
+    /// <summary>A --steps option for one command (each command has its own default and limit).</summary>
+    public Option<int> Steps(int fallback, int max, string description)
+    {
+        var option = new Option<int>("--steps") { Description = $"{description} At most {max}.", DefaultValueFactory = _ => fallback };
+        _maxSteps[option] = max;
+        return option;
+    }
 
     public void AddModelOptions(Command c) { c.Add(Model); c.Add(Weights); c.Add(Out); c.Add(Threads); }
     public void AddTargetOptions(Command c) { c.Add(Layer); c.Add(Channel); c.Add(Class); }
@@ -135,17 +148,18 @@ sealed class Options
             _ => throw new CliException($"--model '{modelName}' is not one of resnet18, fashion, squeezenet."),
         };
         var stepsOption = p.CommandResult.Command.Options.OfType<Option<int>>().FirstOrDefault(x => x.Name == "--steps");
-        var steps = stepsOption is null ? 0 : p.GetValue(stepsOption);
-        if (stepsOption is not null && steps < 1) throw new CliException($"--steps must be at least 1, got {steps}.");
+        var steps = stepsOption is null ? 0 : Limits.Whole("--steps", p.GetValue(stepsOption), 1, _maxSteps[stepsOption]);
         bool Has(Option o) => p.CommandResult.Command.Options.Contains(o);
-        var samples = Has(Samples) ? p.GetValue(Samples) : 1;
-        if (samples < 1) throw new CliException($"--samples must be at least 1, got {samples}.");
-        var noise = Has(Noise) ? p.GetValue(Noise) : 0;
-        if (!(noise >= 0)) throw new CliException($"--noise must be non-negative, got {noise}.");
-        var threads = p.GetValue(Threads);
-        if (threads is < 1) throw new CliException($"--threads must be at least 1, got {threads}.");
+        var samples = Has(Samples) ? Limits.Whole("--samples", p.GetValue(Samples), 1, Limits.MaxSamples) : 1;
+        var noise = Has(Noise) ? Limits.Real("--noise", p.GetValue(Noise), 0, Limits.MaxNoise) : 0;
+        var threads = p.GetValue(Threads) is { } t ? Limits.Whole("--threads", t, 1, Limits.MaxThreads) : (int?)null;
+        var lr = Has(Lr) && p.GetValue(Lr) is { } l ? Limits.Real("--lr", l, 0, Limits.MaxLr, positive: true) : (double?)null;
+        var seed = Has(Seed) ? Limits.Whole("--seed", p.GetValue(Seed), 0, int.MaxValue) : 0;
+        // Channels and classes are checked against the model once it is loaded; a negative one is wrong for any model.
+        var channel = p.GetValue(Channel) is { } ch ? Limits.Whole("--channel", ch, 0, long.MaxValue) : (long?)null;
+        var @class = p.GetValue(Class) is { } k ? Limits.Whole("--class", k, 0, long.MaxValue) : (long?)null;
         var images = p.CommandResult.Command.Arguments.Contains(Images) ? p.GetValue(Images) ?? [] : [];
         return new Request(images, model, p.GetValue(Weights), p.GetValue(Out) ?? Cli.DefaultOut, p.GetValue(Layer) ?? "layer4",
-            p.GetValue(Channel), p.GetValue(Class), threads, steps, samples, noise, p.GetValue(CamLayer), p.GetValue(Lr), p.GetValue(Seed));
+            channel, @class, threads, steps, samples, noise, p.GetValue(CamLayer), lr, seed);
     }
 }

@@ -86,6 +86,14 @@ public static class Methods
 
     static string Stem(string path) => Path.GetFileNameWithoutExtension(path);
 
+    /// <summary>Writes the images (C×H×W on 0-1, one per file) after checking that none of the files is an input: an
+    /// output name can coincide with another input image in the same folder.</summary>
+    static void Save(Request r, params (Tensor Image, string File)[] outputs)
+    {
+        foreach (var (_, file) in outputs) OutputGuard.Check(file, r.Inputs);
+        foreach (var (image, file) in outputs) Render.Save(image, file);
+    }
+
     static void Wrote(IAnsiConsole console, params string[] files)
     {
         foreach (var f in files) console.MarkupLineInterpolated($"  wrote [green]{f}[/]");
@@ -93,6 +101,7 @@ public static class Methods
 
     public static int Attribute(string method, Request r, IAnsiConsole console, bool live)
     {
+        OutputGuard.CheckFolder(r.Out, r.Inputs);
         CheckImages(r.Images);
         using var m = Open(r, console);
         var camLayer = r.CamLayer ?? m.CamLayer;
@@ -151,8 +160,7 @@ public static class Methods
             var unit = Render.Normalize(map, clip);
             string mapFile = Path.Combine(r.Out, $"{Stem(path)}.{method}.{tag}.png");
             string overlayFile = Path.Combine(r.Out, $"{Stem(path)}.{method}.{tag}.overlay.png");
-            Render.Save(picture ?? Render.Colour(unit), mapFile);
-            Render.Save(Render.Overlay(image, unit), overlayFile);
+            Save(r, (picture ?? Render.Colour(unit), mapFile), (Render.Overlay(image, unit), overlayFile));
             Wrote(console, mapFile, overlayFile);
         }
         return 0;
@@ -160,6 +168,7 @@ public static class Methods
 
     public static int Fooling(Request r, IAnsiConsole console, bool live)
     {
+        OutputGuard.CheckFolder(r.Out, r.Inputs);
         CheckImages(r.Images);
         using var m = Open(r, console);
         foreach (var path in r.Images)
@@ -187,8 +196,7 @@ public static class Methods
                 var magnified = (diff / scale / 2 + 0.5).clamp(0, 1);
                 string f1 = Path.Combine(r.Out, $"{Stem(path)}.fooling.{tag}.png");
                 string f2 = Path.Combine(r.Out, $"{Stem(path)}.fooling.{tag}.difference.png");
-                Render.Save(fooled, f1);
-                Render.Save(magnified, f2);
+                Save(r, (fooled, f1), (magnified, f2));
                 Wrote(console, f1, f2);
             }
         }
@@ -197,6 +205,7 @@ public static class Methods
 
     public static int ClassVis(Request r, IAnsiConsole console, bool live)
     {
+        OutputGuard.CheckFolder(r.Out, r.Inputs);
         using var m = Open(r, console);
         Target target;
         string tag, description;
@@ -220,7 +229,7 @@ public static class Methods
             ClassVisualization.create(target, m.Net, o with { Progress = new ProgressBar.Sync<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
         using var image = m.ToImage(result.Image);
         string file = Path.Combine(r.Out, $"classvis.{r.Model.ToString().ToLowerInvariant()}.{tag}.png");
-        Render.Save(image, file);
+        Save(r, (image, file));
         Wrote(console, file);
         return 0;
     }

@@ -25,16 +25,16 @@ public static class StyleCommand
     {
         var content = new Argument<string>("content") { Description = "Content image file (the photo)." };
         var style = new Argument<string>("style") { Description = "Style image file (the painting)." };
-        var output = new Option<string>("--out", "-o") { Description = "Output PNG file.", DefaultValueFactory = _ => Path.Combine(Cli.DefaultOut, "style.png") };
-        var size = new Option<int>("--size") { Description = "Shorter side of the result in pixels (the style image is resized to the same).", DefaultValueFactory = _ => 256 };
-        var iterations = new Option<int?>("--iterations") { Description = "Iterations (default: 150 for L-BFGS, 200 for Adam)." };
+        var output = new Option<string>("--out", "-o") { Description = "Output PNG file (never one of the input images).", DefaultValueFactory = _ => Path.Combine(Cli.DefaultOut, "style.png") };
+        var size = new Option<int>("--size") { Description = $"Shorter side of the result in pixels, {Limits.MinSize} to {Limits.MaxSize} (the style image is resized to the same).", DefaultValueFactory = _ => 256 };
+        var iterations = new Option<int?>("--iterations") { Description = $"Iterations, at most {Limits.MaxIterations} (default: 150 for L-BFGS, 200 for Adam)." };
         var optimizer = new Option<string>("--optimizer") { Description = "lbfgs or adam (the original assignment's schedule: lr 3, 0.1 from step 180).", DefaultValueFactory = _ => "lbfgs" };
-        var contentWeight = new Option<double>("--content-weight") { Description = "Weight of the content term.", DefaultValueFactory = _ => ContentWeight };
-        var styleWeight = new Option<double>("--style-weight") { Description = "Weight of the style terms (each layer's).", DefaultValueFactory = _ => StyleWeight };
-        var tvWeight = new Option<double>("--tv-weight") { Description = "Weight of the total-variation term.", DefaultValueFactory = _ => TvWeight };
+        var contentWeight = new Option<double>("--content-weight") { Description = $"Weight of the content term (0 to {Limits.MaxWeight:G3}).", DefaultValueFactory = _ => ContentWeight };
+        var styleWeight = new Option<double>("--style-weight") { Description = $"Weight of the style terms, each layer's (0 to {Limits.MaxWeight:G3}).", DefaultValueFactory = _ => StyleWeight };
+        var tvWeight = new Option<double>("--tv-weight") { Description = $"Weight of the total-variation term (0 to {Limits.MaxWeight:G3}).", DefaultValueFactory = _ => TvWeight };
         var contentLayer = new Option<string>("--content-layer") { Description = "Content layer (a backbone tap).", DefaultValueFactory = _ => ContentLayer };
         var styleLayers = new Option<string>("--style-layers") { Description = "Style layers, comma-separated.", DefaultValueFactory = _ => string.Join(",", StyleLayers) };
-        var threads = new Option<int?>("--threads") { Description = "Torch threads (default: torch's choice)." };
+        var threads = new Option<int?>("--threads") { Description = $"Torch threads, 1 to {Limits.MaxThreads} (default: torch's choice)." };
         var cmd = new Command("style", "Neural style transfer (Gatys et al. 2016) of CONTENT in the style of STYLE on the ImageNet ResNet-18 backbone.")
         {
             content, style, output, size, iterations, optimizer, contentWeight, styleWeight, tvWeight, contentLayer, styleLayers, threads,
@@ -54,16 +54,18 @@ public static class StyleCommand
             "adam" => StyleOptimizer.Adam,
             _ => throw new CliException($"--optimizer '{optimizerName}' is not one of lbfgs, adam."),
         };
-        if (size < 32) throw new CliException($"--size must be at least 32 pixels, got {size}.");
-        int steps = iterations ?? (optimizer == StyleOptimizer.LBFGS ? 150 : 200);
-        if (steps < 1) throw new CliException($"--iterations must be at least 1, got {steps}.");
+        Limits.Whole("--size", size, Limits.MinSize, Limits.MaxSize);
+        int steps = Limits.Whole("--iterations", iterations ?? (optimizer == StyleOptimizer.LBFGS ? 150 : 200), 1, Limits.MaxIterations);
         foreach (var (w, name) in new[] { (cw, "--content-weight"), (sw, "--style-weight"), (tw, "--tv-weight") })
-            if (!(w >= 0) || double.IsInfinity(w)) throw new CliException($"{name} must be a non-negative number, got {w}.");
+            Limits.Real(name, w, 0, Limits.MaxWeight);
+        if (threads is { } n) Limits.Whole("--threads", n, 1, Limits.MaxThreads);
         var styleLayers = styleLayerList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (styleLayers.Length == 0) throw new CliException("--style-layers is empty.");
         foreach (var path in new[] { contentPath, stylePath }) if (!File.Exists(path)) throw new CliException($"image file not found: {path}");
+        OutputGuard.Check(outPath, [contentPath, stylePath]);
+        if (Directory.Exists(outPath)) throw new CliException($"--out {outPath} is a folder; style writes one PNG file.");
         InputGradients.Runtime.LibraryRuntime.Ensure();   // TorchSharp's natives, before the first torch call
-        if (threads is { } t) { if (t < 1) throw new CliException($"--threads must be at least 1, got {t}."); torch.set_num_threads(t); }
+        if (threads is { } t) torch.set_num_threads(t);
 
         using var scope = NewDisposeScope();
         ResNet18Backbone net;

@@ -20,7 +20,8 @@ public static class Cli
         };
         var outOption = new Option<string>("--out", "-o")
         {
-            Description = "Folder for the executed copies (written atomically; sources are never modified).",
+            Description = "Folder for the executed copies (written atomically; sources are never modified). It must neither be a source " +
+                          "notebook's folder nor contain a source notebook (links resolved); nbrun replaces only files it wrote there itself (listed in " + OutputLedger.FileName + ").",
             DefaultValueFactory = _ => DefaultOutput,
         };
         var timeoutOption = new Option<int>("--timeout")
@@ -54,15 +55,15 @@ public static class Cli
     static async Task<int> RunAsync(string[] names, string outDir, int timeoutSeconds, string notebooksDir,
         bool interactive, IAnsiConsole console, CancellationToken cancel)
     {
+        // Logs (CI) are read with grep: no wrapping at a pretend 80 columns, refusals included.
+        if (!interactive) console.Profile.Width = Math.Max(console.Profile.Width, 400);
         List<string> notebooks;
         NotebookExecutor executor;
         try
         {
             if (timeoutSeconds <= 0) throw new RunnerException($"--timeout must be positive, got {timeoutSeconds}");
             notebooks = NotebookSelection.Resolve(names, notebooksDir);
-            foreach (var nb in notebooks)
-                if (NotebookExecutor.SamePath(NotebookExecutor.OutputPathFor(outDir, nb), nb))
-                    throw new RunnerException($"refusing to run: the output {NotebookExecutor.OutputPathFor(outDir, nb)} would overwrite the source notebook; choose another --out");
+            NotebookExecutor.CheckOutputFolder(outDir, notebooks);
             if (notebooks.Count == 0)
             {
                 console.MarkupLineInterpolated($"[yellow]nbrun: no notebooks found in {Path.GetFullPath(notebooksDir)}[/]");
@@ -80,8 +81,6 @@ public static class Cli
         }
 
         var results = new List<NotebookResult>();
-        // Logs (CI) are read with grep: no wrapping at a pretend 80 columns.
-        if (!interactive) console.Profile.Width = Math.Max(console.Profile.Width, 400);
         if (interactive)
         {
             await console.Progress()

@@ -170,7 +170,8 @@ public static partial class NotebookDocument
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        // A fresh name: the temporary file can never be an existing file.
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(tmp, text, new UTF8Encoding(false));
         File.Move(tmp, path, overwrite: true);
     }

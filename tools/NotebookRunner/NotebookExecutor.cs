@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using ToolSupport;
 
 namespace NotebookRunner;
 
@@ -32,45 +33,84 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
 {
     public string OutputDirectory { get; } = Path.GetFullPath(outputDirectory);
 
+    readonly OutputLedger _ledger = new(outputDirectory);
+
     public string OutputPathFor(string notebook) => OutputPathFor(OutputDirectory, notebook);
 
     public static string OutputPathFor(string outputDirectory, string notebook) =>
         Path.Combine(Path.GetFullPath(outputDirectory), Path.GetFileName(notebook));
+
+    /// <summary>Where the kernel's console output goes when it printed any.</summary>
+    public static string LogPathFor(string outputDirectory, string notebook) =>
+        Path.Combine(Path.GetFullPath(outputDirectory), "logs", Path.GetFileNameWithoutExtension(notebook) + ".log");
+
+    /// <summary>
+    /// Throws unless running <paramref name="notebooks"/> into <paramref name="outputDirectory"/> is safe: the folder
+    /// must not be a source notebook's own folder, nor contain a source notebook, links resolved (a symbolic link to the
+    /// notebooks folder is that folder); no output may be a hard link to a source; and every file nbrun would replace
+    /// there must be one it wrote itself (<see cref="OutputLedger"/>).
+    /// </summary>
+    public static void CheckOutputFolder(string outputDirectory, IReadOnlyList<string> notebooks)
+    {
+        var outDir = Path.GetFullPath(outputDirectory);
+        foreach (var nb in notebooks)
+        {
+            var output = OutputPathFor(outDir, nb);
+            var folder = Path.GetDirectoryName(Path.GetFullPath(nb))!;
+            if (PathIdentity.SameFile(outDir, folder) || PathIdentity.SameFile(output, nb))
+            {
+                var how = PathIdentity.SameFile(outDir, folder)
+                    ? outDir == folder ? "" : $" (--out {Cli.Show(outDir)} is {Cli.Show(folder)} through a link)"
+                    : " (a hard link to it)";
+                throw new RunnerException($"refusing to run: the output {Cli.Show(output)} would overwrite the source notebook {Cli.Show(nb)}{how}; choose another --out");
+            }
+            if (PathIdentity.IsSameOrInside(nb, outDir))
+                throw new RunnerException($"refusing to run: the output folder {Cli.Show(outDir)} contains the source notebook {Cli.Show(nb)}; choose another --out");
+        }
+        var ledger = new OutputLedger(outDir);
+        foreach (var nb in notebooks)
+            foreach (var path in new[] { OutputPathFor(outDir, nb), LogPathFor(outDir, nb) })
+                if (!ledger.MayReplace(path))
+                    throw new RunnerException($"refusing to run: {Cli.Show(path)} {ledger.WhyNotOwned(path)}; move it away or choose another --out");
+    }
 
     public async Task<NotebookResult> RunAsync(string notebook, CancellationToken cancel = default)
     {
         notebook = Path.GetFullPath(notebook);
         var name = Cli.Show(notebook);
         var output = OutputPathFor(notebook);
-        if (SamePath(output, notebook))
-            throw new RunnerException($"refusing to write {output}: it is the source notebook itself");
-
         var clock = Stopwatch.StartNew();
         System.Text.Json.Nodes.JsonObject source;
         try
         {
+            CheckOutputFolder(OutputDirectory, [notebook]);   // Cli checked all of them first; the folder may have changed since
             source = NotebookDocument.Load(notebook);
+            Directory.CreateDirectory(OutputDirectory);
+            // A stale copy from an earlier run must not pass for this run's result if the kernel dies. Only nbrun's own
+            // earlier output is deleted (CheckOutputFolder refused anything else).
+            _ledger.DeleteOwn(output);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException)
+        catch (Exception e) when (e is InvalidDataException or IOException or RunnerException)
         {
             return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
         }
 
-        Directory.CreateDirectory(OutputDirectory);
-        // A stale copy from an earlier run must not pass for this run's result if the kernel dies.
-        File.Delete(output);
         var stem = Path.GetFileNameWithoutExtension(notebook);
-        var replOutput = Path.Combine(OutputDirectory, $".{stem}.{Environment.ProcessId}.repl.ipynb");
+        // Fresh names, so the only files removed below are the ones this run made.
+        var replOutput = Path.Combine(OutputDirectory, $".{stem}.{Environment.ProcessId}.{Guid.NewGuid():N}.repl.ipynb");
         var kernelLogs = Path.Combine(Path.GetTempPath(), $"nbrun-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        var consoleLog = Path.Combine(OutputDirectory, "logs", stem + ".log");
+        var consoleLog = LogPathFor(OutputDirectory, notebook);
         Directory.CreateDirectory(Path.GetDirectoryName(consoleLog)!);
-        File.Delete(replOutput);
 
         try
         {
             var (exit, timedOut, console) = await StartAndWaitAsync(notebook, replOutput, kernelLogs, cancel);
-            File.Delete(consoleLog);
-            if (console.Length > 0) File.WriteAllText(consoleLog, console);
+            _ledger.DeleteOwn(consoleLog);
+            if (console.Length > 0)
+            {
+                NotebookDocument.WriteAtomically(consoleLog, console);
+                _ledger.Record(consoleLog);
+            }
             var elapsed = clock.Elapsed;
 
             if (timedOut || !File.Exists(replOutput))
@@ -91,6 +131,7 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
             var executed = NotebookDocument.Load(replOutput);
             var merged = NotebookDocument.Merge(source, executed, name);
             NotebookDocument.WriteAtomically(output, NotebookDocument.Serialize(merged));
+            _ledger.Record(output);
             var failures = NotebookDocument.Failures(merged);
             if (failures.Count > 0)
                 return new NotebookResult(name, Outcome.CellFailed, elapsed, exit, output, failures, null);
@@ -99,7 +140,7 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
                     $"dotnet repl exited with {exit} but no cell has an error output (log: {Cli.Show(consoleLog)})");
             return new NotebookResult(name, Outcome.Passed, elapsed, exit, output, [], null);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or RunnerException)
         {
             return new NotebookResult(name, Outcome.Invalid, clock.Elapsed, null, null, [], e.Message);
         }
@@ -161,8 +202,4 @@ public sealed class NotebookExecutor(ReplTool tool, string outputDirectory, Time
 
     static string Head(string text, int lines) =>
         string.Join("\n", text.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).Take(lines));
-
-    public static bool SamePath(string a, string b) =>
-        string.Equals(Path.GetFullPath(a), Path.GetFullPath(b),
-            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
 }

@@ -36,11 +36,10 @@ public static class CodeZip
             if (!ExcludedFolderNames.Contains(Path.GetFileName(dir))) Walk(root, Path.GetRelativePath(root, dir), files);
     }
 
-    /// <summary>Writes the zip atomically; executed notebooks go under notebooks-executed/.</summary>
-    public static int Create(string root, string? executedNotebooks, string zipPath)
+    /// <summary>Writes the zip atomically; the executed notebooks go under notebooks-executed/.</summary>
+    public static int Create(string root, IReadOnlyList<string> executedNotebooks, string zipPath)
     {
-        var temp = zipPath + ".tmp";
-        File.Delete(temp);
+        var temp = $"{zipPath}.{Guid.NewGuid():N}.tmp";   // a fresh name: never an existing file
         var count = 0;
         using (var zip = ZipFile.Open(temp, ZipArchiveMode.Create))
         {
@@ -49,12 +48,11 @@ public static class CodeZip
                 zip.CreateEntryFromFile(Path.Combine(root, file), file.Replace('\\', '/'), CompressionLevel.Optimal);
                 count++;
             }
-            if (executedNotebooks is not null && Directory.Exists(executedNotebooks))
-                foreach (var nb in Directory.EnumerateFiles(executedNotebooks, "*.ipynb").Order(StringComparer.Ordinal))
-                {
-                    zip.CreateEntryFromFile(nb, "notebooks-executed/" + Path.GetFileName(nb), CompressionLevel.Optimal);
-                    count++;
-                }
+            foreach (var nb in executedNotebooks)
+            {
+                zip.CreateEntryFromFile(nb, "notebooks-executed/" + Path.GetFileName(nb), CompressionLevel.Optimal);
+                count++;
+            }
         }
         File.Move(temp, zipPath, overwrite: true);
         return count;

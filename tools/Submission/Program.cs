@@ -1,7 +1,9 @@
 using Submission;
+using ToolSupport;
 
-// submission --notebooks out/notebooks --out out/submission [--root .]
-// Executed notebooks in, Gradescope PDFs (one per notebook and one combined) and the code zip out.
+// submission --notebooks out/notebooks --out out/submission [--root .] [--allow-partial]
+// Executed notebooks in, Gradescope PDFs (one per notebook and one combined) and the code zip out. The problem set is
+// the notebooks in ROOT/notebooks: a folder lacking any of them is refused unless --allow-partial.
 try
 {
     var options = Options.Parse(args);
@@ -21,11 +23,20 @@ catch (Exception e)
 
 namespace Submission
 {
-    public sealed record Options(string Notebooks, string Out, string Root, string Title)
+    /// <param name="ProblemSet">The folder whose notebooks make up the problem set (default ROOT/notebooks): the
+    /// submission must have an executed copy of each.</param>
+    /// <param name="AllowPartial">Build from the problem-set notebooks that are there even if some are missing.</param>
+    public sealed record Options(string Notebooks, string Out, string Root, string Title, bool AllowPartial = false, string? ProblemSet = null)
     {
+        public const string Usage =
+            "usage: submission --notebooks <executed notebooks dir> --out <dir> [--root <repo>] [--title <text>] [--allow-partial] [--problem-set <dir>]";
+
+        public string ProblemSetFolder => ProblemSet ?? Path.Combine(Root, "notebooks");
+
         public static Options Parse(string[] args)
         {
-            string? notebooks = null, output = null, root = null, title = "CS 7643 Problem Set 2";
+            string? notebooks = null, output = null, root = null, problemSet = null, title = "CS 7643 Problem Set 2";
+            var allowPartial = false;
             for (var i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -35,8 +46,9 @@ namespace Submission
                     case "--out": output = Next(); break;
                     case "--root": root = Next(); break;
                     case "--title": title = Next(); break;
-                    case "-h" or "--help":
-                        throw new ArgumentException("usage: submission --notebooks <executed notebooks dir> --out <dir> [--root <repo>] [--title <text>]");
+                    case "--allow-partial": allowPartial = true; break;
+                    case "--problem-set": problemSet = Next(); break;
+                    case "-h" or "--help": throw new ArgumentException(Usage);
                     default: throw new ArgumentException($"Unknown argument '{args[i]}'. Try --help.");
                 }
             }
@@ -44,7 +56,7 @@ namespace Submission
             return new Options(
                 notebooks ?? Path.Combine(root, "out", "notebooks"),
                 output ?? Path.Combine(root, "out", "submission"),
-                root, title);
+                root, title, allowPartial, problemSet);
         }
 
         static string FindRoot(string start)
@@ -58,16 +70,14 @@ namespace Submission
     public static class Builder
     {
         public const string MathJaxRelativePath = "node_modules/mathjax/es5/tex-svg-full.js";
+        public const string CombinedName = "problem-set-2";
 
         public static async Task<int> RunAsync(Options o, TextWriter log)
         {
             if (!Directory.Exists(o.Notebooks))
                 throw new DirectoryNotFoundException($"No executed notebooks at {o.Notebooks}: run `./run notebooks` first.");
-            // Dot-files are scratch copies (e.g. a killed runner's temporary output), never part of the submission.
-            var notebooks = Directory.EnumerateFiles(o.Notebooks, "*.ipynb")
-                .Where(p => !Path.GetFileName(p).StartsWith('.'))
-                .Order(StringComparer.Ordinal).Select(IpynbNotebook.Load).ToList();
-            if (notebooks.Count == 0) throw new InvalidOperationException($"No .ipynb files in {o.Notebooks}.");
+            var notebooks = ProblemSet.Select(o, log).Select(IpynbNotebook.Load).ToList();
+            CheckOutputFolder(o, notebooks.Select(nb => nb.Name));
             var failures = notebooks.SelectMany(nb => nb.Errors().Select(e => $"{nb.Name}, cell {e.Cell.Index + 1}: {e.Error}")).ToList();
             if (failures.Count > 0)
                 throw new InvalidOperationException("Refusing to build a submission from notebooks with failed cells:\n  " + string.Join("\n  ", failures));
@@ -85,7 +95,7 @@ namespace Submission
 
             var htmlDir = Directory.CreateDirectory(Path.Combine(o.Out, "html")).FullName;
             var jobs = notebooks.Select(nb => (Name: nb.Name, Title: $"{o.Title}: {nb.Name}", Notebooks: (IReadOnlyList<IpynbNotebook>)[nb])).ToList();
-            jobs.Add(("problem-set-2", o.Title, notebooks));
+            jobs.Add((CombinedName, o.Title, notebooks));
 
             await using var printer = await PdfPrinter.StartAsync();
             var step = 0;
@@ -102,15 +112,34 @@ namespace Submission
                 log.WriteLine($"[{++step}/{jobs.Count + 1}] {Path.GetRelativePath(o.Root, pdf)}");
             }
             var zip = Path.Combine(o.Out, "code.zip");
-            var files = CodeZip.Create(o.Root, o.Notebooks, zip);
+            var files = CodeZip.Create(o.Root, notebooks.Select(nb => nb.Path).ToList(), zip);
             log.WriteLine($"[{jobs.Count + 1}/{jobs.Count + 1}] {Path.GetRelativePath(o.Root, zip)} ({files} files, {new FileInfo(zip).Length / 1024} KiB)");
             return 0;
         }
 
         static async Task WriteAtomicAsync(string path, string text)
         {
-            await File.WriteAllTextAsync(path + ".tmp", text);
-            File.Move(path + ".tmp", path, overwrite: true);
+            var temp = $"{path}.{Guid.NewGuid():N}.tmp";   // a fresh name: never an existing file
+            await File.WriteAllTextAsync(temp, text);
+            File.Move(temp, path, overwrite: true);
+        }
+
+        /// <summary>
+        /// Nothing written may land on a notebook it reads: the output folder must not be the executed notebooks' folder
+        /// or the problem set's source folder (links resolved), and no file it writes may be a link to an input notebook.
+        /// </summary>
+        static void CheckOutputFolder(Options o, IEnumerable<string> names)
+        {
+            foreach (var (folder, what) in new[] { (o.Notebooks, "the executed notebooks' folder"), (o.ProblemSetFolder, "the problem set's notebooks folder") })
+                if (PathIdentity.SameFile(o.Out, folder))
+                    throw new ArgumentException($"--out {o.Out} is {what} {folder}; choose another output folder.");
+            var inputs = Directory.EnumerateFiles(o.Notebooks, "*.ipynb").Concat(Directory.EnumerateFiles(o.ProblemSetFolder, "*.ipynb")).ToList();
+            var outputs = names.Append(CombinedName).SelectMany(n => new[] { Path.Combine(o.Out, n + ".pdf"), Path.Combine(o.Out, "html", n + ".html") })
+                .Append(Path.Combine(o.Out, "code.zip"));
+            foreach (var output in outputs)
+                foreach (var input in inputs)
+                    if (PathIdentity.SameFile(output, input))
+                        throw new ArgumentException($"refusing to write {output}: it is the input notebook {input} (a link to it); choose another output folder.");
         }
     }
 }
