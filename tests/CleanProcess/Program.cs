@@ -21,6 +21,7 @@ using (var scope = torch.NewDisposeScope())
 // Convolutions of the kinds that reach NNPACK (inference, batch 16) and the others: on a CPU where NNPACK cannot
 // start, libtorch would print a warning for each of them unless the runtime decided NNPACK's use once.
 Console.WriteLine($"runtime={LibraryRuntime.Describe()}");
+Console.WriteLine($"omp-wait-policy={NativeEnvironment.Get("OMP_WAIT_POLICY")}");
 using (var scope = torch.NewDisposeScope())
 using (torch.no_grad())
 {

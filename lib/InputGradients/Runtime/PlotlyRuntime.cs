@@ -58,7 +58,7 @@ public static class LibraryRuntime
         Ensure();
         var route = ConvolutionRoute.Ensure();
         string versions = TorchRuntime.Info is { } info
-            ? $"TorchSharp {info.TorchSharpVersion}, libtorch {info.LibtorchVersion}"
+            ? $"TorchSharp {info.TorchSharpVersion}, libtorch {info.LibtorchVersion}, {info.OpenMpWaiting}"
             : $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}";
         string nnpack = route.Nnpack ? "" : $"; NNPACK off ({route.NnpackNote})";
         return $"{versions}, {TorchSharp.torch.get_num_threads()} threads; {route.Summary}{nnpack}";

@@ -31,7 +31,8 @@ public class CleanProcessTests
         Assert.Contains(Expected, output);
         // The convolution route is decided and named, and libtorch's NNPACK warning reaches no one (it would print once per convolution).
         Assert.Contains("convolutions=ran", output);
-        Assert.Matches(@"runtime=TorchSharp \S+, libtorch \S+, \d+ threads; convolutions: ", Line(output, "runtime="));
+        Assert.Matches(@"runtime=TorchSharp \S+, libtorch \S+, OMP_WAIT_POLICY=PASSIVE \(the library's default\), \d+ threads; convolutions: ", Line(output, "runtime="));
+        Assert.Equal("omp-wait-policy=PASSIVE", Line(output, "omp-wait-policy=")); // what libgomp reads, set before it loaded
         Assert.DoesNotContain(output.Split('\n'), l => !l.StartsWith("runtime=") && l.Contains("NNPACK"));
         Assert.Equal($"patched={!SystemLibStdCxxHasGlibcxx3432()}", Line(output, "patched="));
         var used = Line(output, "libtorchsharp=")["libtorchsharp=".Length..];
@@ -71,6 +72,18 @@ public class CleanProcessTests
         var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
         Assert.True(code == 0, $"exit code {code}\n{output}");
         Assert.Contains(expected, Line(output, "runtime="));
+    }
+
+    [Fact]
+    public void A_users_own_OpenMP_wait_policy_wins()
+    {
+        using var tmp = new TempDir();
+        var env = CleanEnvironment(tmp.Path);
+        env["OMP_WAIT_POLICY"] = "ACTIVE";
+        var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"exit code {code}\n{output}");
+        Assert.Equal("omp-wait-policy=ACTIVE", Line(output, "omp-wait-policy="));
+        Assert.Contains("OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=unset (yours)", Line(output, "runtime="));
     }
 
     [Fact]
