@@ -268,12 +268,14 @@ public static class ConvolutionRoute
 
     static string Format(double e) => double.IsPositiveInfinity(e) ? "NaN/inf" : e.ToString("0.##e0", CultureInfo.InvariantCulture);
 
-    /// <summary>libtorch's message without its timestamp prefix and control characters, on one line.</summary>
+    /// <summary>libtorch's message on one line, without its timestamp prefix, its preamble and control characters.</summary>
     static string Printable(string message)
     {
         var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
         int bracket = line.StartsWith('[') ? line.IndexOf("] ", StringComparison.Ordinal) : -1;
         if (bracket > 0) line = line[(bracket + 2)..];
+        int reason = line.IndexOf("Reason: ", StringComparison.Ordinal); // "Could not initialize NNPACK! Reason: Unsupported hardware."
+        if (reason >= 0) line = line[(reason + "Reason: ".Length)..].TrimEnd('.');
         return new string(line.Where(c => !char.IsControl(c)).ToArray());
     }
 }

@@ -60,7 +60,7 @@ public static class LibraryRuntime
         string versions = TorchRuntime.Info is { } info
             ? $"TorchSharp {info.TorchSharpVersion}, libtorch {info.LibtorchVersion}, {info.OpenMpWaiting}"
             : $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}";
-        string nnpack = route.Nnpack ? "" : $"; NNPACK off ({route.NnpackNote})";
+        string nnpack = route.Nnpack ? "" : $"; NNPACK off ({route.NnpackNote.ToLowerInvariant()})";
         return $"{versions}, {TorchSharp.torch.get_num_threads()} threads; {route.Summary}{nnpack}";
     }
 }
