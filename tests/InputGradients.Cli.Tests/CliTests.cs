@@ -16,7 +16,7 @@ public sealed class CliTests : IDisposable
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    static (int Exit, string Output) Run(params string[] args)
+    internal static (int Exit, string Output) Run(params string[] args)
     {
         var text = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings

@@ -1,6 +1,5 @@
 using InputGradients.Cli;
 using InputGradients.Runtime;
-using Spectre.Console;
 
 namespace InputGradients.Cli.Tests;
 
@@ -11,17 +10,7 @@ public sealed class ProcessWideBackend;
 [Collection(nameof(ProcessWideBackend))]
 public sealed class RuntimeCommandTests
 {
-    static (int Exit, string Output) Run(params string[] args)
-    {
-        var text = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(text),
-        });
-        console.Profile.Width = 400;
-        return (Cli.Run(args, console, interactive: false), text.ToString());
-    }
+    static (int Exit, string Output) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void Runtime_names_the_convolution_route_and_why()
