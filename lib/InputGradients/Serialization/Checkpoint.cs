@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,16 +14,17 @@ public sealed record LoadReport(IReadOnlyList<string> Loaded, IReadOnlyList<stri
 public static class Checkpoint
 {
     /// <summary>Reads a .pth/.pt (PyTorch, zip or legacy) or .safetensors file; the format is told by its content.</summary>
-    public static StateDict Read(string path)
+    /// <param name="limits">Bounds on what the file may allocate; <see cref="LoadLimits.Default"/> when null.</param>
+    public static StateDict Read(string path, LoadLimits? limits = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafeTensors.Load(path);
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafeTensors.Load(path, limits);
         Span<byte> head = stackalloc byte[9];
         int n;
         using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         // safetensors has no magic number; its JSON header starts right after the 8-byte length.
         bool zip = n >= 2 && head[0] == (byte)'P' && head[1] == (byte)'K';
-        return !zip && n == 9 && head[8] == (byte)'{' ? SafeTensors.Load(path) : TorchCheckpoint.LoadStateDict(path);
+        return !zip && n == 9 && head[8] == (byte)'{' ? SafeTensors.Load(path, limits) : TorchCheckpoint.LoadStateDict(path, limits);
     }
 
     /// <summary>
