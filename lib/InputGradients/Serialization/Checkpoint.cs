@@ -52,7 +52,7 @@ public static class Checkpoint
             {
                 var name = rename(k);
                 if (name is null) continue;
-                if (!renamed.TryAdd(name, v)) throw new CheckpointFormatException(file, $"two checkpoint names are renamed to '{name}'");
+                if (!renamed.TryAdd(name, v)) throw new CheckpointFormatException(file, $"two checkpoint names are renamed to '{InvalidFileException.Sanitize(name)}'");
             }
             stateDict = renamed;
         }
@@ -60,7 +60,7 @@ public static class Checkpoint
         var missing = target.Keys.Where(k => !stateDict.ContainsKey(k)).ToList();
         var unexpected = stateDict.Keys.Where(k => !target.ContainsKey(k)).ToList();
         var mismatched = target.Where(kv => stateDict.TryGetValue(kv.Key, out var s) && !s.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key}: checkpoint [{string.Join(", ", stateDict[kv.Key].shape)}], model [{string.Join(", ", kv.Value.shape)}]")
+            .Select(kv => $"{InvalidFileException.Sanitize(kv.Key)}: checkpoint [{string.Join(", ", stateDict[kv.Key].shape)}], model [{string.Join(", ", kv.Value.shape)}]")
             .ToList();
         var problems = new List<string>();
         if (mismatched.Count > 0) problems.Add($"{mismatched.Count} shape mismatch(es): {string.Join("; ", mismatched)}");
@@ -83,6 +83,8 @@ public static class Checkpoint
         return new LoadReport(loaded, missing, unexpected);
     }
 
+    // Names may come from the file: sanitized, so they cannot drive a terminal.
     private static string Short(List<string> names) =>
-        names.Count <= 12 ? string.Join(", ", names) : string.Join(", ", names.Take(12)) + $", ... ({names.Count - 12} more)";
+        names.Count <= 12 ? string.Join(", ", names.Select(n => InvalidFileException.Sanitize(n)))
+            : string.Join(", ", names.Take(12).Select(n => InvalidFileException.Sanitize(n))) + $", ... ({names.Count - 12} more)";
 }

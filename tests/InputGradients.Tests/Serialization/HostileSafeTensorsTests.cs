@@ -92,4 +92,15 @@ public class HostileSafeTensorsTests
         var e = Assert.Throws<CheckpointFormatException>(() => SafeTensors.Load(path));
         Assert.Contains("shape has 100 dimensions, more than 64", e.Message);
     }
+
+    [Fact]
+    public void Unexpected_names_from_the_file_are_sanitized_when_loading_into_a_module()
+    {
+        using var dir = new TempDir();
+        var path = Write(dir, "names.safetensors", "{\"\\u001b[2Jweight\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+        using var module = TorchSharp.torch.nn.Linear(1, 1);
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadStateDict(module, path));
+        Assert.DoesNotContain(e.Message, char.IsControl);
+        Assert.Contains(@"unexpected key(s) the model does not have: \u001B[2Jweight", e.Message);
+    }
 }
