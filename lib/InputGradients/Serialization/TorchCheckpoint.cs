@@ -37,6 +37,9 @@ public static class TorchCheckpoint
     private static readonly BigInteger LegacyMagic = BigInteger.Parse("119547037146038801333356");
     private const long LegacyProtocolVersion = 1001;
 
+    /// <summary>Text from the file (entry names, storage keys, messages quoting them), safe to print.</summary>
+    private static string S(string? text, int max = 120) => InvalidFileException.Sanitize(text, max);
+
     private sealed record StorageRecord(string Key, ScalarType DType, long Numel);
 
     private sealed record TensorRecord(StorageRecord Storage, long Offset, long[] Size, long[] Stride);
@@ -101,7 +104,7 @@ public static class TorchCheckpoint
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException)
         {
             fs.Dispose();
-            throw new CheckpointFormatException(path, $"the zip archive is damaged or truncated ({e.Message})", e);
+            throw new CheckpointFormatException(path, $"the zip archive is damaged or truncated ({S(e.Message, 200)})", e);
         }
         using (zip)
         {
@@ -134,10 +137,10 @@ public static class TorchCheckpoint
             foreach (var s in storages.Values)
             {
                 var entry = zip.GetEntry(root + "data/" + s.Key)
-                    ?? throw new CheckpointFormatException(path, $"storage '{s.Key}' is named in data.pkl but {root}data/{s.Key} is missing from the archive");
+                    ?? throw new CheckpointFormatException(path, $"storage '{S(s.Key)}' is named in data.pkl but {S(root)}data/{S(s.Key)} is missing from the archive");
                 long expected = StorageBytes(s, path, limits);
                 if (entry.Length != expected)
-                    throw new CheckpointFormatException(path, $"storage '{s.Key}' should hold {s.Numel} {s.DType} values ({expected} bytes) but {entry.FullName} has {entry.Length} bytes");
+                    throw new CheckpointFormatException(path, $"storage '{S(s.Key)}' should hold {s.Numel} {s.DType} values ({expected} bytes) but {S(entry.FullName)} has {entry.Length} bytes");
                 CheckEntrySize(entry, path, fileLength, limits);
                 totalBytes += expected;
                 if (totalBytes > limits.MaxTotalBytes)
@@ -160,7 +163,7 @@ public static class TorchCheckpoint
                     }
                     catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or NotSupportedException)
                     {
-                        throw new CheckpointFormatException(path, $"cannot read storage {entry.FullName}: {e.Message}", e);
+                        throw new CheckpointFormatException(path, $"cannot read storage {S(entry.FullName)}: {S(e.Message, 200)}", e);
                     }
                 }
                 return Materialize(tree, tensors, path, limits);
@@ -177,7 +180,7 @@ public static class TorchCheckpoint
     {
         long size = TensorDTypes.ElementSize(s.DType);
         if (s.Numel > limits.MaxTensorBytes / size)
-            throw new CheckpointFormatException(path, $"storage '{s.Key}' claims {s.Numel} {s.DType} values, more than the {limits.MaxTensorBytes} bytes allowed for one tensor (LoadLimits.MaxTensorBytes)");
+            throw new CheckpointFormatException(path, $"storage '{S(s.Key)}' claims {s.Numel} {s.DType} values, more than the {limits.MaxTensorBytes} bytes allowed for one tensor (LoadLimits.MaxTensorBytes)");
         return s.Numel * size;
     }
 
@@ -185,14 +188,14 @@ public static class TorchCheckpoint
     private static void CheckEntrySize(ZipArchiveEntry e, string path, long fileLength, LoadLimits limits)
     {
         if (e.CompressedLength > fileLength)
-            throw new CheckpointFormatException(path, $"{e.FullName} claims {e.CompressedLength} compressed bytes but the file has only {fileLength}; the file is damaged");
+            throw new CheckpointFormatException(path, $"{S(e.FullName)} claims {e.CompressedLength} compressed bytes but the file has only {fileLength}; the file is damaged");
         if (!limits.AllowsExpansion(e.Length, e.CompressedLength))
-            throw new CheckpointFormatException(path, $"{e.FullName} expands {e.CompressedLength} compressed bytes to {e.Length}, more than {limits.MaxCompressionRatio} to 1 (LoadLimits.MaxCompressionRatio); refused as a possible zip bomb");
+            throw new CheckpointFormatException(path, $"{S(e.FullName)} expands {e.CompressedLength} compressed bytes to {e.Length}, more than {limits.MaxCompressionRatio} to 1 (LoadLimits.MaxCompressionRatio); refused as a possible zip bomb");
     }
 
     private static byte[] ReadEntry(ZipArchiveEntry e, string path, long max, long fileLength, LoadLimits limits)
     {
-        if (e.Length > max) throw new CheckpointFormatException(path, $"{e.FullName} is {e.Length} bytes, more than the {max} allowed");
+        if (e.Length > max) throw new CheckpointFormatException(path, $"{S(e.FullName)} is {e.Length} bytes, more than the {max} allowed");
         CheckEntrySize(e, path, fileLength, limits);
         try
         {
@@ -203,7 +206,7 @@ public static class TorchCheckpoint
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or NotSupportedException)
         {
-            throw new CheckpointFormatException(path, $"cannot read {e.FullName}: {ex.Message}", ex);
+            throw new CheckpointFormatException(path, $"cannot read {S(e.FullName)}: {S(ex.Message, 200)}", ex);
         }
     }
 
@@ -350,7 +353,7 @@ public static class TorchCheckpoint
             catch (OverflowException) { last = long.MaxValue; break; }
         }
         if (last >= s.Numel)
-            throw new InvalidDataException($"a tensor of size [{string.Join(", ", size)}], stride [{string.Join(", ", stride)}], offset {offset} reaches element {(last == long.MaxValue ? "2^63 or beyond" : last.ToString())} of storage '{s.Key}', which has only {s.Numel}");
+            throw new InvalidDataException($"a tensor of size [{string.Join(", ", size)}], stride [{string.Join(", ", stride)}], offset {offset} reaches element {(last == long.MaxValue ? "2^63 or beyond" : last.ToString())} of storage '{S(s.Key)}', which has only {s.Numel}");
     }
 
     /// <summary>
@@ -373,7 +376,7 @@ public static class TorchCheckpoint
                 case TensorRecord r:
                     {
                         var storage = storages.TryGetValue(r.Storage.Key, out var st) ? st
-                            : throw new CheckpointFormatException(path, $"storage '{r.Storage.Key}' has no data");
+                            : throw new CheckpointFormatException(path, $"storage '{S(r.Storage.Key)}' has no data");
                         long numel = TensorDTypes.Numel(r.Size);
                         long size = TensorDTypes.ElementSize(r.Storage.DType);
                         // A view may repeat its storage's elements (stride 0), so it can be far larger than its storage.
