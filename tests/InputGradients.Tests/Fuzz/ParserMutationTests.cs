@@ -25,7 +25,7 @@ namespace InputGradients.Tests.Fuzz;
 /// </summary>
 public sealed class ParserMutationTests(ITestOutputHelper output)
 {
-    static readonly int Iterations = Setting("PARSER_FUZZ_ITERATIONS", 4000);
+    static readonly int Iterations = Setting("PARSER_FUZZ_ITERATIONS", 2500);
     static readonly TimeSpan Budget = TimeSpan.FromSeconds(Setting("PARSER_FUZZ_SECONDS", 20));
     static readonly int BaseSeed = Setting("PARSER_FUZZ_SEED", 0);
 
