@@ -157,8 +157,8 @@ public sealed class ParserMutationTests(ITestOutputHelper output)
             PngWriter.Encode(6, 4, 6, 16, Enumerable.Range(0, 96).Select(i => (ushort)(i * 600)).ToArray()),
             PngWriter.Encode(5, 3, 4, 16, Enumerable.Range(0, 30).Select(i => (ushort)(i * 2000)).ToArray()),
             PngWriter.Encode(4, 4, 3, 8, Enumerable.Range(0, 16).Select(i => (ushort)(i % 3)).ToArray(), [255, 0, 0, 0, 255, 0, 0, 0, 255]),
-            // GIF89a, 2x2, two colours, one frame (GIF specification)
-            "GIF89a"u8.ToArray().Concat(new byte[] { 2, 0, 2, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255, 0x2C, 0, 0, 0, 0, 2, 0, 2, 0, 0, 2, 2, 0x44, 0x01, 0, 0x3B }).ToArray(),
+            // GIF89a, 1x1, two colours, one frame (GIF specification)
+            "GIF89a"u8.ToArray().Concat(new byte[] { 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255, 0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 0x01, 0, 0x3B }).ToArray(),
         };
         using (var scope = torch.NewDisposeScope())
         using (var dir = new TempDir())
