@@ -35,7 +35,9 @@ public static class Idx
             using Stream stream = gz ? new GZipStream(file, CompressionMode.Decompress) : file;
             return Read(stream, path, limits, gz ? file.Length : null);
         }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(path + ": ", StringComparison.Ordinal)) // the gzip stream's, not ours
+        // The gzip stream's errors, not ours (ours start with the path); zlib error codes come as the internal
+        // ZLibException, an IOException whose type name says so.
+        catch (Exception e) when (e.GetType().Name == "ZLibException" || (e is InvalidDataException && !e.Message.StartsWith(path + ": ", StringComparison.Ordinal)))
         {
             throw new InvalidDataException($"{path}: not a valid gzip/IDX file ({e.Message})", e);
         }

@@ -65,18 +65,21 @@ static class Png16
 
         // Inflate only what the size needs: extra data cannot cost memory or time.
         var raw = new byte[needed];
+        int got;
         try
         {
             idat.Position = 0;
             using var z = new ZLibStream(idat, CompressionMode.Decompress);
-            int got = z.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false);
-            if (got < raw.Length)
-                throw new InvalidDataException($"{name}: PNG image data ends early: the file is truncated");
+            got = z.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false);
         }
-        catch (InvalidDataException e)
+        // zlib error codes (e.g. a stream that asks for a preset dictionary) come as an IOException (the internal
+        // ZLibException); the source is in memory, so no IOException here is about the disk.
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
             throw new InvalidDataException($"{name}: corrupt PNG image data ({e.Message})", e);
         }
+        if (got < raw.Length)
+            throw new InvalidDataException($"{name}: PNG image data ends early: the file is truncated");
 
         var rgba = new ushort[(long)height * width * 4];
         foreach (var (x0, y0, dx, dy) in passes)

@@ -68,6 +68,16 @@ public sealed class HostileImageTests : IDisposable
     }
 
     [Fact]
+    public void A_16_bit_PNG_whose_zlib_stream_wants_a_preset_dictionary_is_reported_as_corrupt()
+    {
+        // Found by tools/ParserFuzz: zlib header 78 BB sets FDICT, and .NET's internal ZLibException (an IOException) escaped.
+        var png = PngWriter.Build(("IHDR", PngWriter.Ihdr(3, 2, 16, 6)), ("IDAT", [0x78, 0xBB, 0, 0, 0, 1, 0x03, 0x00]), ("IEND", []));
+        var path = Write("fdict.png", png);
+        var (e, _) = Refused(() => ImageIO.Load(path));
+        Assert.StartsWith($"{path}: corrupt PNG image data (", e.Message);
+    }
+
+    [Fact]
     public void A_16_bit_PNG_with_two_headers_says_so()
     {
         var png = PngWriter.Build(("IHDR", PngWriter.Ihdr(1, 1, 16, 0)), ("IHDR", PngWriter.Ihdr(30000, 30000, 16, 0)),
