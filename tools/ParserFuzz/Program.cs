@@ -57,6 +57,10 @@ string Check(byte[] bytes)
             throw new InvalidOperationException($"the message is not one clean line naming the file: {InvalidFileException.Sanitize(e.Message, 300)}");
         return "refused: " + e.Message;
     }
+    finally
+    {
+        File.Delete(scratch);
+    }
 }
 
 if (args.Length == 2)
