@@ -75,6 +75,8 @@ public sealed class CliModel : IDisposable
                 if (!File.Exists(weights)) throw new CliException($"weights file not found: {weights}");
                 SqueezeNet net;
                 try { net = Pretrained.SqueezeNet1_1(weightsPath: weights); }
+                // A bad file's message already starts with its name.
+                catch (IOException e) { throw new CliException($"cannot load SqueezeNet 1.1 weights: {e.Message}"); }
                 catch (Exception e) when (e is not OutOfMemoryException) { throw new CliException($"{weights}: cannot load SqueezeNet 1.1 weights ({e.Message})"); }
                 var mean = Pretrained.ImageNetMean.Select(v => (double)v).ToArray();
                 var std = Pretrained.ImageNetStd.Select(v => (double)v).ToArray();

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using InputGradients.Core;
 
 namespace InputGradients.Data;
 
@@ -15,32 +16,39 @@ public sealed record IdxArray(int[] Shape, byte[] Data)
 /// (two zero bytes, a type code, the number of dimensions), big-endian 32-bit sizes, then the data.
 /// Only type 0x08 (unsigned byte) is supported, which is what (Fashion-)MNIST uses.
 /// Files ending in ".gz" are decompressed on the fly.
+/// The size in the header is checked before anything is allocated: against the bytes the file has (or, gzipped,
+/// against <see cref="LoadLimits.MaxCompressionRatio"/> times its length) and <see cref="LoadLimits.MaxTensorBytes"/>.
+/// Bytes after the data are an error: the header and the file disagree.
 /// </summary>
 public static class Idx
 {
     const byte UnsignedByte = 0x08;
 
-    public static IdxArray Read(string path)
+    public static IdxArray Read(string path, LoadLimits? limits = null)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"IDX file not found: {path}", path);
         try
         {
             using var file = File.OpenRead(path);
-            using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? new GZipStream(file, CompressionMode.Decompress)
-                : file;
-            return Read(stream, path);
+            bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+            using Stream stream = gz ? new GZipStream(file, CompressionMode.Decompress) : file;
+            return Read(stream, path, limits, gz ? file.Length : null);
         }
-        catch (InvalidDataException e)
+        // The gzip stream's errors, not ours (ours start with the path); zlib error codes come as the internal
+        // ZLibException, an IOException whose type name says so.
+        catch (Exception e) when (e.GetType().Name == "ZLibException" || (e is InvalidDataException && !e.Message.StartsWith(path + ": ", StringComparison.Ordinal)))
         {
             throw new InvalidDataException($"{path}: not a valid gzip/IDX file ({e.Message})", e);
         }
     }
 
-    /// <summary>Reads an IDX array from a stream; <paramref name="name"/> is used in error messages.</summary>
-    public static IdxArray Read(Stream stream, string name)
+    /// <summary>Reads an IDX array from a stream; <paramref name="name"/> is used in error messages. A seekable
+    /// stream must end with the data; <paramref name="compressedLength"/>, when the stream is decompressed from that
+    /// many bytes, bounds the size it may claim.</summary>
+    public static IdxArray Read(Stream stream, string name, LoadLimits? limits = null, long? compressedLength = null)
     {
+        limits ??= LoadLimits.Default;
         Span<byte> head = stackalloc byte[4];
         if (ReadFully(stream, head) < 4)
             throw new InvalidDataException($"{name}: too short for an IDX header (needs 4 bytes of magic number)");
@@ -70,11 +78,24 @@ public static class Idx
                 throw new InvalidDataException($"{name}: IDX array of shape [{string.Join(",", shape)}] is too large");
         }
 
+        // The header's size is a claim: check it against what the file can hold before allocating.
+        if (total > limits.MaxTensorBytes)
+            throw new InvalidDataException($"{name}: IDX array of shape [{string.Join(",", shape)}] needs {total} bytes, more than the {limits.MaxTensorBytes} allowed (LoadLimits.MaxTensorBytes)");
+        if (stream.CanSeek && total > stream.Length - stream.Position)
+            throw new InvalidDataException(
+                $"{name}: truncated IDX data: shape [{string.Join(",", shape)}] needs {total} bytes, file has {stream.Length - stream.Position}");
+        if (compressedLength is long c && !limits.AllowsExpansion(total, c))
+            throw new InvalidDataException($"{name}: IDX shape [{string.Join(",", shape)}] needs {total} bytes from {c} compressed bytes, more than {limits.MaxCompressionRatio} to 1 (LoadLimits.MaxCompressionRatio); the header is wrong or the file is a decompression bomb");
+
         var data = new byte[total];
         int got = ReadFully(stream, data);
         if (got < total)
             throw new InvalidDataException(
                 $"{name}: truncated IDX data: shape [{string.Join(",", shape)}] needs {total} bytes, file has {got}");
+        Span<byte> extra = stackalloc byte[1];
+        if (ReadFully(stream, extra) > 0)
+            throw new InvalidDataException(
+                $"{name}: the file has more bytes than the IDX header's shape [{string.Join(",", shape)}] needs ({total}); the header and the data disagree");
         return new IdxArray(shape, data);
     }
 

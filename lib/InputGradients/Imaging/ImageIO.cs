@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using InputGradients.Core;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -29,27 +30,33 @@ public enum AlphaMode
 /// Skia decodes (WebP, GIF's first frame, BMP). Like PIL (and so torchvision's default loader), colour profiles
 /// and EXIF orientation are ignored: the stored values come back as they are. Grey images come back with three
 /// equal channels. 16-bit images keep their precision (values / 65535).
+/// <para>The size is read from the header and checked against <see cref="LoadLimits.MaxPixels"/> (100 megapixels by
+/// default; each frame of an animation too) before any pixel is decoded, so a small file cannot make the decoder
+/// allocate gigabytes.</para>
 /// </summary>
 public static class ImageIO
 {
     /// <summary>
     /// Loads an image file as a float32 tensor of shape (3,H,W), channels RGB, on 0-1 or 0-255.
     /// Throws <see cref="FileNotFoundException"/> for a missing file and <see cref="InvalidDataException"/> naming
-    /// the file for an empty, non-image, corrupt or truncated one.
+    /// the file for an empty, non-image, corrupt or truncated one, or one larger than <paramref name="limits"/> allow
+    /// (<see cref="LoadLimits.Default"/> when null).
     /// </summary>
-    public static Tensor Load(string path, PixelScale scale = PixelScale.Unit, AlphaMode alpha = AlphaMode.CompositeOnWhite)
+    public static Tensor Load(string path, PixelScale scale = PixelScale.Unit, AlphaMode alpha = AlphaMode.CompositeOnWhite, LoadLimits? limits = null)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Image file not found: {path}", path);
         byte[] bytes = File.ReadAllBytes(path);
-        return Decode(bytes, path, scale, alpha);
+        return Decode(bytes, path, scale, alpha, limits);
     }
 
     /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> is used in error messages.</summary>
-    public static Tensor Decode(byte[] bytes, string name, PixelScale scale = PixelScale.Unit, AlphaMode alpha = AlphaMode.CompositeOnWhite)
+    public static Tensor Decode(byte[] bytes, string name, PixelScale scale = PixelScale.Unit, AlphaMode alpha = AlphaMode.CompositeOnWhite, LoadLimits? limits = null)
     {
+        limits ??= LoadLimits.Default;
         if (bytes.Length == 0)
             throw new InvalidDataException($"{name}: the file is empty (0 bytes), not an image");
+        Png16.CheckHeader(bytes, name);
         using var codec = SKCodec.Create(new MemoryStream(bytes, writable: false), out var createResult)
             ?? throw new InvalidDataException(
                 $"{name}: not a readable image ({Describe(createResult)}; {bytes.Length} bytes starting with {Magic(bytes)})");
@@ -58,13 +65,20 @@ public static class ImageIO
         int h = info.Height, w = info.Width;
         if (h <= 0 || w <= 0)
             throw new InvalidDataException($"{name}: image has an impossible size {w}x{h}");
+        CheckPixels(name, w, h, limits, "image");
+        // An animation's frames are decoded into the canvas, but a frame may claim to be larger than it.
+        if (codec.FrameCount > 1)
+            foreach (var f in codec.FrameInfo)
+                CheckPixels(name, f.FrameRect.Width, f.FrameRect.Height, limits, "frame");
         using var scope = NewDisposeScope();
         Tensor hwc;
         bool hasAlpha = info.AlphaType != SKAlphaType.Opaque;
         if (IsSixteenBitPng(bytes, codec))
         {
             // Skia would squeeze 16-bit samples to 8 bits (or half floats): decode them ourselves.
-            var (ph, pw, samples, alpha16) = Png16.Decode(bytes, name);
+            var (ph, pw, samples, alpha16) = Png16.Decode(bytes, name, limits);
+            if (ph != h || pw != w)
+                throw new InvalidDataException($"{name}: the PNG header gives two sizes ({pw}x{ph} and {w}x{h}); the file is damaged");
             hwc = tensor(samples.Select(v => (float)v).ToArray(), [ph, pw, 4]).div_(65535f);
             hasAlpha = alpha16;
         }
@@ -97,6 +111,12 @@ public static class ImageIO
         var chw = rgb.permute(2, 0, 1).contiguous();
         if (scale == PixelScale.Byte) chw = chw.mul(255f);
         return chw.MoveToOuterDisposeScope();
+    }
+
+    internal static void CheckPixels(string name, long w, long h, LoadLimits limits, string what)
+    {
+        if (w * h > limits.MaxPixels)
+            throw new InvalidDataException($"{name}: {what} of {w}x{h} pixels is larger than the {limits.MaxPixels} pixels allowed (LoadLimits.MaxPixels)");
     }
 
     // Skia reports 16-bit PNGs with an 8-bit colour type, so read the bit depth from the IHDR chunk

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,16 +14,17 @@ public sealed record LoadReport(IReadOnlyList<string> Loaded, IReadOnlyList<stri
 public static class Checkpoint
 {
     /// <summary>Reads a .pth/.pt (PyTorch, zip or legacy) or .safetensors file; the format is told by its content.</summary>
-    public static StateDict Read(string path)
+    /// <param name="limits">Bounds on what the file may allocate; <see cref="LoadLimits.Default"/> when null.</param>
+    public static StateDict Read(string path, LoadLimits? limits = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafeTensors.Load(path);
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafeTensors.Load(path, limits);
         Span<byte> head = stackalloc byte[9];
         int n;
         using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         // safetensors has no magic number; its JSON header starts right after the 8-byte length.
         bool zip = n >= 2 && head[0] == (byte)'P' && head[1] == (byte)'K';
-        return !zip && n == 9 && head[8] == (byte)'{' ? SafeTensors.Load(path) : TorchCheckpoint.LoadStateDict(path);
+        return !zip && n == 9 && head[8] == (byte)'{' ? SafeTensors.Load(path, limits) : TorchCheckpoint.LoadStateDict(path, limits);
     }
 
     /// <summary>
@@ -50,7 +52,7 @@ public static class Checkpoint
             {
                 var name = rename(k);
                 if (name is null) continue;
-                if (!renamed.TryAdd(name, v)) throw new CheckpointFormatException(file, $"two checkpoint names are renamed to '{name}'");
+                if (!renamed.TryAdd(name, v)) throw new CheckpointFormatException(file, $"two checkpoint names are renamed to '{InvalidFileException.Sanitize(name)}'");
             }
             stateDict = renamed;
         }
@@ -58,7 +60,7 @@ public static class Checkpoint
         var missing = target.Keys.Where(k => !stateDict.ContainsKey(k)).ToList();
         var unexpected = stateDict.Keys.Where(k => !target.ContainsKey(k)).ToList();
         var mismatched = target.Where(kv => stateDict.TryGetValue(kv.Key, out var s) && !s.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key}: checkpoint [{string.Join(", ", stateDict[kv.Key].shape)}], model [{string.Join(", ", kv.Value.shape)}]")
+            .Select(kv => $"{InvalidFileException.Sanitize(kv.Key)}: checkpoint [{string.Join(", ", stateDict[kv.Key].shape)}], model [{string.Join(", ", kv.Value.shape)}]")
             .ToList();
         var problems = new List<string>();
         if (mismatched.Count > 0) problems.Add($"{mismatched.Count} shape mismatch(es): {string.Join("; ", mismatched)}");
@@ -81,6 +83,8 @@ public static class Checkpoint
         return new LoadReport(loaded, missing, unexpected);
     }
 
+    // Names may come from the file: sanitized, so they cannot drive a terminal.
     private static string Short(List<string> names) =>
-        names.Count <= 12 ? string.Join(", ", names) : string.Join(", ", names.Take(12)) + $", ... ({names.Count - 12} more)";
+        names.Count <= 12 ? string.Join(", ", names.Select(n => InvalidFileException.Sanitize(n)))
+            : string.Join(", ", names.Take(12).Select(n => InvalidFileException.Sanitize(n))) + $", ... ({names.Count - 12} more)";
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
+using InputGradients.Core;
 
 namespace InputGradients.Serialization;
 
@@ -289,7 +290,7 @@ public sealed class RestrictedUnpickler
     {
         var g = new PickleGlobal(module, name);
         if (!allowedGlobals.Contains(g.ToString()))
-            throw Error($"refused to load the Python global '{g}': it is not on the allow-list ({string.Join(", ", allowedGlobals.Order())}). "
+            throw Error($"refused to load the Python global '{InvalidFileException.Sanitize(g.ToString())}': it is not on the allow-list ({string.Join(", ", allowedGlobals.Order())}). "
                       + "A checkpoint that names it may try to run code when loaded by pickle", at);
         return g;
     }
@@ -298,7 +299,8 @@ public sealed class RestrictedUnpickler
     {
         if (bytes.Length == 0) return 0L;
         var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        // (object) so that the conditional does not convert the long back to a BigInteger.
+        return big >= long.MinValue && big <= long.MaxValue ? (object)(long)big : big;
     }
 
     private string Utf8(ReadOnlySpan<byte> bytes, int at)

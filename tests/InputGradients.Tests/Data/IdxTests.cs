@@ -81,4 +81,35 @@ public sealed class IdxTests : IDisposable
         var path = Path.Combine(dir, "missing-idx1-ubyte");
         Assert.Contains(path, Assert.Throws<FileNotFoundException>(() => InputGradients.Data.Idx.Read(path)).Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_header_claiming_2_GiB_is_refused_before_allocating(bool gzip)
+    {
+        var path = Write(gzip ? "huge.gz" : "huge", Encode(0x08, [32767, 65535], [1, 2, 3]), gzip);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => InputGradients.Data.Idx.Read(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "allocated the claimed size");
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(gzip ? "needs 2147385345 bytes from" : "needs 2147385345 bytes, file has 3", e.Message);
+    }
+
+    [Fact]
+    public void A_header_above_a_caller_limit_is_refused()
+    {
+        var path = Write("limit", Encode(0x08, [4], [1, 2, 3, 4]));
+        var e = Assert.Throws<InvalidDataException>(() => InputGradients.Data.Idx.Read(path, InputGradients.Core.LoadLimits.Default with { MaxTensorBytes = 3 }));
+        Assert.Contains("needs 4 bytes, more than the 3 allowed (LoadLimits.MaxTensorBytes)", e.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bytes_after_the_data_are_reported(bool gzip)
+    {
+        var path = Write(gzip ? "junk.gz" : "junk", Encode(0x08, [2], [1, 2, 3]), gzip);
+        var e = Assert.Throws<InvalidDataException>(() => InputGradients.Data.Idx.Read(path));
+        Assert.Equal($"{path}: the file has more bytes than the IDX header's shape [2] needs (2); the header and the data disagree", e.Message);
+    }
 }

@@ -41,6 +41,31 @@ static class PngWriter
         return png.ToArray();
     }
 
+    /// <summary>A PNG of exactly these chunks, after the signature (for hand-made damaged files).</summary>
+    public static byte[] Build(params (string Type, byte[] Data)[] chunks)
+    {
+        var png = new MemoryStream();
+        png.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        foreach (var (type, data) in chunks) Chunk(png, type, data);
+        return png.ToArray();
+    }
+
+    public static byte[] Ihdr(uint width, uint height, int bitDepth, int colorType)
+    {
+        var ihdr = new byte[13];
+        WriteBE(ihdr, 0, width);
+        WriteBE(ihdr, 4, height);
+        ihdr[8] = (byte)bitDepth; ihdr[9] = (byte)colorType;
+        return ihdr;
+    }
+
+    public static byte[] Zlib(byte[] raw, CompressionLevel level = CompressionLevel.Optimal)
+    {
+        var z = new MemoryStream();
+        using (var zs = new ZLibStream(z, level, leaveOpen: true)) zs.Write(raw);
+        return z.ToArray();
+    }
+
     static void Chunk(Stream s, string type, byte[] data)
     {
         var len = new byte[4]; WriteBE(len, 0, (uint)data.Length); s.Write(len);

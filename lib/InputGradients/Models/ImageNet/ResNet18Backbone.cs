@@ -73,24 +73,27 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             throw new OnnxFormatException($"{model.Source}: opset {model.DefaultOpsetVersion}; this reader was written for the opset-8 CNTK export.");
         var inputs = model.RealInputs;
         if (inputs.Count != 1)
-            throw new OnnxFormatException($"{model.Source}: expected one image input, found {inputs.Count} ({string.Join(", ", inputs.Select(i => i.Name))}).");
+            throw new OnnxFormatException($"{model.Source}: expected one image input, found {inputs.Count} ({string.Join(", ", inputs.Select(i => OnnxModel.Name(i.Name)))}).");
         var g = new GraphWalker(model);
 
         // Stem: Conv -> BatchNormalization -> Relu -> MaxPool.
         string v = inputs[0].Name;
         var conv = g.Single(v, "Conv");
-        var bn = g.Single(conv.Output[0], "BatchNormalization");
-        var relu = g.Single(bn.Output[0], "Relu");
-        var pool = g.Single(relu.Output[0], "MaxPool");
+        var bn = g.Single(model.Output(conv, 0), "BatchNormalization");
+        var relu = g.Single(model.Output(bn, 0), "Relu");
+        var pool = g.Single(model.Output(relu, 0), "MaxPool");
         stem = new Stem(g.Conv(conv), g.BatchNorm(bn), PoolSpec.From(model, pool));
-        v = pool.Output[0];
+        v = model.Output(pool, 0);
 
-        // Residual blocks until the average pool; a projection shortcut starts a new stage.
+        // Residual blocks until the average pool; a projection shortcut starts a new stage. The graph has no cycle
+        // (OnnxModel checks), so each block starts at a new value; the count is bounded all the same.
         var stages = new List<List<BasicBlock>>();
-        while (true)
+        for (int blocks = 0; ; blocks++)
         {
             var consumers = model.Consumers(v);
-            if (consumers.Count == 1 && consumers[0].OpType == "AveragePool") { v = consumers[0].Output[0]; break; }
+            if (consumers.Count == 1 && consumers[0].OpType == "AveragePool") { v = model.Output(consumers[0], 0); break; }
+            if (blocks > model.Graph.Node.Count)
+                throw new OnnxFormatException($"{model.Source}: the residual blocks never reach an average pool.");
             var block = g.Block(v, out var output);
             if (block.downsample is not null || stages.Count == 0) stages.Add(new List<BasicBlock>());
             stages[^1].Add(block);
@@ -253,19 +256,21 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         prep.RequireOps("Split", "Concat", "Sub");
         var nodes = prep.Graph.Node;
         if (nodes.Count != 3 || nodes[0].OpType != "Split" || nodes[1].OpType != "Concat" || nodes[2].OpType != "Sub")
-            throw new OnnxFormatException($"{prep.Source}: expected Split -> Concat -> Sub, found {string.Join(" -> ", nodes.Select(n => n.OpType))}.");
+            throw new OnnxFormatException($"{prep.Source}: expected Split -> Concat -> Sub, found {string.Join(" -> ", nodes.Select(n => OnnxModel.Name(n.OpType)))}.");
         var split = nodes[0]; var concat = nodes[1]; var sub = nodes[2];
         if (split.Int("axis", 0) != 1 || concat.Int("axis", -1) != 1 || split.Output.Count != 3 || concat.Input.Count != 3)
             throw new OnnxFormatException($"{prep.Source}: the Split/Concat do not reorder the 3 channels along axis 1.");
         var order = concat.Input.Select(n => (long)split.Output.IndexOf(n)).ToArray();
         if (order.Any(i => i < 0) || order.Distinct().Count() != 3)
             throw new OnnxFormatException($"{prep.Source}: the Concat does not take the Split's three channels.");
-        if (sub.Input[0] != concat.Output[0] || !prep.HasInitializer(sub.Input[1]))
+        string meanName = prep.Input(sub, 1);
+        if (prep.Input(sub, 0) != prep.Output(concat, 0) || !prep.HasInitializer(meanName))
             throw new OnnxFormatException($"{prep.Source}: expected Sub(reordered image, mean image initializer).");
-        var shape = prep.Shape(sub.Input[1]);
-        if (shape.Length != 4 || shape[0] != 1 || shape[1] != 3)
-            throw new OnnxFormatException($"{prep.Source}: mean image '{sub.Input[1]}' has shape [{string.Join(", ", shape)}], expected [1, 3, H, W].");
-        var data = prep.FloatData(sub.Input[1]);
+        var shape = prep.Shape(meanName);
+        if (shape.Length != 4 || shape[0] != 1 || shape[1] != 3 || shape[2] <= 0 || shape[3] <= 0)
+            throw new OnnxFormatException($"{prep.Source}: mean image '{OnnxModel.Name(meanName)}' has shape [{string.Join(", ", shape)}], expected [1, 3, H, W] with H, W > 0.");
+        // Checks the shape against the data (and the size limit) before the sums below trust it.
+        var data = prep.FloatData(meanName);
         long plane = shape[2] * shape[3];
         var mean = new float[3];
         for (int c = 0; c < 3; c++)
@@ -274,6 +279,8 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             for (long j = 0; j < plane; j++) s += data[c * plane + j];
             mean[c] = (float)(s / plane);
         }
+        if (!mean.All(float.IsFinite))
+            throw new OnnxFormatException($"{prep.Source}: mean image '{OnnxModel.Name(meanName)}' has channel means [{string.Join(", ", mean)}]; they must be finite.");
         return (mean, order);
     }
 
@@ -284,18 +291,24 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         {
             var autoPad = node.String("auto_pad", "NOTSET");
             if (autoPad != "NOTSET")
-                throw new OnnxFormatException($"{model.Source}: node '{node.Name}' ({node.OpType}) uses auto_pad={autoPad}; only explicit pads are supported.");
-            var k = node.Ints("kernel_shape", model.HasInitializer(node.Input.ElementAtOrDefault(1) ?? "")
-                ? model.Shape(node.Input[1])[2..] : null);
+                throw new OnnxFormatException($"{model.Source}: node '{OnnxModel.Name(node.Name)}' ({OnnxModel.Name(node.OpType)}) uses auto_pad={OnnxModel.Name(autoPad)}; only explicit pads are supported.");
+            var k = node.Ints("kernel_shape", model.HasInitializer(node.Input.ElementAtOrDefault(1) ?? "") && model.Shape(node.Input[1]).Length > 2
+                ? model.Shape(node.Input[1])[2..]
+                : node.Attribute("kernel_shape") is null ? throw new OnnxFormatException($"{model.Source}: node '{OnnxModel.Name(node.Name)}' ({OnnxModel.Name(node.OpType)}) has no kernel_shape.") : null);
             var s = node.Ints("strides", new long[] { 1, 1 });
             var p = node.Ints("pads", new long[] { 0, 0, 0, 0 });
             var d = node.Ints("dilations", new long[] { 1, 1 });
-            if (k.Length != 2 || s.Length != 2 || p.Length != 4 || d.Any(x => x != 1))
-                throw new OnnxFormatException($"{model.Source}: node '{node.Name}' ({node.OpType}) is not a plain 2-D window (kernel [{string.Join(",", k)}], strides [{string.Join(",", s)}], pads [{string.Join(",", p)}], dilations [{string.Join(",", d)}]).");
+            // Sizes beyond MaxWindow are no image network's and would overflow libtorch's size arithmetic.
+            if (k.Length != 2 || s.Length != 2 || p.Length != 4 || d.Any(x => x != 1)
+                || k.Any(x => x is < 1 or > MaxWindow) || s.Any(x => x is < 1 or > MaxWindow) || p.Any(x => x is < 0 or > MaxWindow))
+                throw new OnnxFormatException($"{model.Source}: node '{OnnxModel.Name(node.Name)}' ({OnnxModel.Name(node.OpType)}) is not a plain 2-D window (kernel [{string.Join(",", k)}], strides [{string.Join(",", s)}], pads [{string.Join(",", p)}], dilations [{string.Join(",", d)}]).");
             return new PoolSpec(k, s, p);
         }
 
         public bool Symmetric => Pads[0] == Pads[2] && Pads[1] == Pads[3];
+
+        /// <summary>Largest kernel, stride or pad accepted.</summary>
+        public const long MaxWindow = 1024;
     }
 
     /// <summary>
@@ -451,32 +464,36 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         {
             var c = model.Consumers(value);
             if (c.Count != 1 || c[0].OpType != opType)
-                throw new OnnxFormatException($"{model.Source}: expected '{value}' to feed one {opType}, found {Describe(c)}.");
+                throw new OnnxFormatException($"{model.Source}: expected '{OnnxModel.Name(value)}' to feed one {opType}, found {Describe(c)}.");
             return c[0];
         }
 
         static string Describe(IReadOnlyList<NodeProto> nodes) =>
-            nodes.Count == 0 ? "nothing" : string.Join(", ", nodes.Select(n => $"{n.OpType} '{n.Name}'"));
+            nodes.Count == 0 ? "nothing" : string.Join(", ", nodes.Take(5).Select(n => $"{OnnxModel.Name(n.OpType)} '{OnnxModel.Name(n.Name)}'"));
 
         public PaddedConv Conv(NodeProto node, bool matchCeil = false)
         {
             if (node.Int("group", 1) != 1)
-                throw new OnnxFormatException($"{model.Source}: grouped convolution in node '{node.Name}' is not supported.");
+                throw new OnnxFormatException($"{model.Source}: grouped convolution in node '{OnnxModel.Name(node.Name)}' is not supported.");
             if (node.Input.Count > 2 && node.Input[2] != "")
-                throw new OnnxFormatException($"{model.Source}: convolution '{node.Name}' has a bias; this backbone's convolutions have none.");
-            using var w = model.FloatTensor(node.Input[1]);
+                throw new OnnxFormatException($"{model.Source}: convolution '{OnnxModel.Name(node.Name)}' has a bias; this backbone's convolutions have none.");
+            WeightShape(node);
+            using var w = model.FloatTensor(model.Input(node, 1));
             return new PaddedConv(w, PoolSpec.From(model, node), matchCeil);
         }
 
         public BatchNorm2d BatchNorm(NodeProto node)
         {
             if (node.Int("spatial", 1) != 1)
-                throw new OnnxFormatException($"{model.Source}: BatchNormalization '{node.Name}' is not spatial.");
+                throw new OnnxFormatException($"{model.Source}: BatchNormalization '{OnnxModel.Name(node.Name)}' is not spatial.");
             float eps = node.Float("epsilon", 1e-5f);
-            using var scale = model.FloatTensor(node.Input[1]);
-            using var bias = model.FloatTensor(node.Input[2]);
-            using var mean = model.FloatTensor(node.Input[3]);
-            using var variance = model.FloatTensor(node.Input[4]);
+            var shapes = Enumerable.Range(1, 4).Select(i => model.Shape(model.Input(node, i))).ToList();
+            if (shapes.Any(sh => sh.Length != 1 || sh[0] != shapes[0][0] || sh[0] < 1))
+                throw new OnnxFormatException($"{model.Source}: BatchNormalization '{OnnxModel.Name(node.Name)}' has parameters of shapes {string.Join(", ", shapes.Select(sh => $"[{string.Join(", ", sh)}]"))}; expected four vectors of one length.");
+            using var scale = model.FloatTensor(model.Input(node, 1));
+            using var bias = model.FloatTensor(model.Input(node, 2));
+            using var mean = model.FloatTensor(model.Input(node, 3));
+            using var variance = model.FloatTensor(model.Input(node, 4));
             var bn = nn.BatchNorm2d(scale.shape[0], eps: eps);
             using (torch.no_grad())
             {
@@ -486,31 +503,46 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             return bn;
         }
 
+        /// <summary>The shape of a convolution's weight, which must be [out, in, kh, kw].</summary>
+        long[] WeightShape(NodeProto conv)
+        {
+            var shape = model.Shape(model.Input(conv, 1));
+            if (shape.Length != 4)
+                throw new OnnxFormatException($"{model.Source}: convolution '{OnnxModel.Name(conv.Name)}' has a weight of shape [{string.Join(", ", shape)}]; expected [out, in, kh, kw].");
+            return shape;
+        }
+
         /// <summary>Reads one basic block starting at value <paramref name="x"/>.</summary>
         public BasicBlock Block(string x, out string output)
         {
             var consumers = model.Consumers(x);
             var convs = consumers.Where(n => n.OpType == "Conv").ToList();
-            NodeProto? proj = convs.Count == 2 ? convs.Single(c => model.Shape(c.Input[1])[2] == 1) : null;
-            var main = convs.Count == 2 ? convs.Single(c => c != proj) : convs.SingleOrDefault()
-                ?? throw new OnnxFormatException($"{model.Source}: expected a residual block after '{x}', found {Describe(consumers)}.");
-            var bn1 = Single(main.Output[0], "BatchNormalization");
-            var relu1 = Single(bn1.Output[0], "Relu");
-            var conv2 = Single(relu1.Output[0], "Conv");
-            var bn2 = Single(conv2.Output[0], "BatchNormalization");
-            var add = Single(bn2.Output[0], "Add");
+            NodeProto? proj = null;
+            if (convs.Count == 2)
+            {
+                var ones = convs.Where(c => WeightShape(c)[2] == 1).ToList();
+                proj = ones.Count == 1 ? ones[0]
+                    : throw new OnnxFormatException($"{model.Source}: the two convolutions after '{OnnxModel.Name(x)}' are not a 1x1 projection and a main-path convolution.");
+            }
+            var main = convs.Count == 2 ? convs.Single(c => c != proj) : convs.Count == 1 ? convs[0]
+                : throw new OnnxFormatException($"{model.Source}: expected a residual block after '{OnnxModel.Name(x)}', found {Describe(consumers)}.");
+            var bn1 = Single(model.Output(main, 0), "BatchNormalization");
+            var relu1 = Single(model.Output(bn1, 0), "Relu");
+            var conv2 = Single(model.Output(relu1, 0), "Conv");
+            var bn2 = Single(model.Output(conv2, 0), "BatchNormalization");
+            var add = Single(model.Output(bn2, 0), "Add");
             Sequential? downsample = null;
             string shortcut = x;
             if (proj is not null)
             {
-                var projBn = Single(proj.Output[0], "BatchNormalization");
+                var projBn = Single(model.Output(proj, 0), "BatchNormalization");
                 downsample = nn.Sequential(("0", Conv(proj)), ("1", BatchNorm(projBn)));
-                shortcut = projBn.Output[0];
+                shortcut = model.Output(projBn, 0);
             }
-            var other = add.Input.Single(i => i != bn2.Output[0]);
-            if (other != shortcut)
-                throw new OnnxFormatException($"{model.Source}: residual Add '{add.Name}' adds '{other}', expected the shortcut '{shortcut}'.");
-            output = Single(add.Output[0], "Relu").Output[0];
+            var others = add.Input.Where(i => i != model.Output(bn2, 0)).ToList();
+            if (add.Input.Count != 2 || others.Count != 1 || others[0] != shortcut)
+                throw new OnnxFormatException($"{model.Source}: residual Add '{OnnxModel.Name(add.Name)}' adds [{string.Join(", ", add.Input.Select(OnnxModel.Name))}], expected '{OnnxModel.Name(model.Output(bn2, 0))}' and the shortcut '{OnnxModel.Name(shortcut)}'.");
+            output = model.Output(Single(model.Output(add, 0), "Relu"), 0);
             // Stride-2 main paths get the ceil(n/2) rule so they match the projection at odd sizes.
             bool strided = PoolSpec.From(model, main).Stride.Any(s => s > 1);
             return new BasicBlock(Conv(main, matchCeil: strided), BatchNorm(bn1), Conv(conv2), BatchNorm(bn2), downsample);
