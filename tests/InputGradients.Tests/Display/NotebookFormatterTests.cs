@@ -53,6 +53,18 @@ public class NotebookFormatterTests
     }
 
     [Fact]
+    public async Task Source_listing_shows_as_html_with_plain_text()
+    {
+        var events = await Run("""InputGradients.Display.SourceListing.Of("Attribution/Saliency.cs", "compute_saliency_maps")""");
+        var values = Displayed(events);
+        var html = Assert.Single(values, v => v.MimeType == "text/html").Value;
+        Assert.StartsWith("<div class=\"source-listing\">", html);
+        Assert.Contains("compute_saliency_maps", html);
+        var plain = Assert.Single(values, v => v.MimeType == "text/plain").Value;
+        Assert.StartsWith("lib/InputGradients/Attribution/Saliency.cs, lines ", plain);
+    }
+
+    [Fact]
     public async Task LaTeX_matrix_shows_as_latex_and_markdown_maths_with_plain_text()
     {
         var events = await Run("""
