@@ -23,6 +23,7 @@ public static partial class Notebook
     /// with KaTeX; nbconvert's HTML and LaTeX exports take text/latex), and text/plain.</item>
     /// <item><see cref="IPngImage"/> (ImageGrid, PngImage): image/png (base64, as Jupyter stores it) and text/plain.</item>
     /// <item><see cref="GenericChart"/>: text/html with plotly.js inlined (no CDN, no require.js).</item>
+    /// <item><see cref="SourceListing"/>: text/html (coloured, wrapping <c>&lt;pre&gt;</c>) and text/plain.</item>
     /// </list>
     /// </summary>
     static partial void RegisterFormatters() => RegisterDisplayFormatters();
@@ -59,6 +60,10 @@ public static partial class Notebook
 
         Formatter.Register<GenericChart>((chart, writer) => writer.Write(ChartFragment(chart)), "text/html");
         Formatter.SetPreferredMimeTypesFor(typeof(GenericChart), "text/html");
+
+        Formatter.Register<SourceListing>((listing, writer) => writer.Write(listing.ToHtml()), "text/html");
+        Formatter.Register<SourceListing>((listing, writer) => writer.Write(listing.ToString()), "text/plain");
+        Formatter.SetPreferredMimeTypesFor(typeof(SourceListing), "text/html", "text/plain");
 
         Formatter.Register<ProgressState>((state, writer) => writer.Write(state.ToHtml()), "text/html");
         Formatter.Register<ProgressState>((state, writer) => writer.Write(state.ToString()), "text/plain");

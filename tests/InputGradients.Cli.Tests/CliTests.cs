@@ -1,6 +1,10 @@
+using InputGradients.Attribution;
 using InputGradients.Cli;
+using InputGradients.Core;
 using InputGradients.Data;
 using InputGradients.Imaging;
+using InputGradients.Layer;
+using InputGradients.Models.ImageNet;
 using Spectre.Console;
 using TorchSharp;
 
@@ -55,6 +59,48 @@ public sealed class CliTests : IDisposable
         Assert.Equal((3L, 224L, 224L, true), Decode(map));
         Assert.Equal((3L, 224L, 224L, true), Decode(overlay));
         Assert.Contains("channel 273 of layer4", output);
+    }
+
+    /// <summary>The backbone takes BGR, so its input gradient must be reordered before it is shown as an RGB picture.
+    /// The expected picture is computed here from the library's gradient, with the channel order found by feeding
+    /// <c>Preprocess</c> one pure colour at a time (not from the code under test).</summary>
+    [Theory]
+    [InlineData("guided")]
+    [InlineData("guided-gradcam")]
+    public void Resnet18_guided_pictures_have_the_gradient_in_RGB_order(string method)
+    {
+        var (exit, output) = Run([method, Photo("chelsea.png"), "-o", _dir, "--channel", "273"]);
+        Assert.True(exit == 0, output);
+        using var scope = torch.NewDisposeScope();
+        var png = ImageIO.Load(Path.Combine(_dir, $"chelsea.{method}.layer4-ch273.png"), PixelScale.Unit);
+
+        using var model = CliModel.Load(ModelKind.Resnet18, null);
+        var net = (ResNet18Backbone)model.Net;
+        var (_, input) = model.LoadImage(Photo("chelsea.png"));
+        var target = Target.Channel("layer4", 273);
+        var gradient = method == "guided"
+            ? new GuidedBackprop(net).attribute(input, target)
+            : new GuidedGradCam(net, "layer3").attribute(input, target);
+
+        // Which backbone input channel moves when only red (then green, then blue) is switched on.
+        var black = net.Preprocess(torch.zeros(1, 3, 1, 1));
+        var inputChannelOf = new long[3];
+        for (int rgb = 0; rgb < 3; rgb++)
+        {
+            var colour = torch.zeros(1, 3, 1, 1);
+            colour[0, rgb] = torch.tensor(255f);
+            inputChannelOf[rgb] = (net.Preprocess(colour) - black).abs().flatten().argmax().item<long>();
+        }
+        Assert.Equal(3, inputChannelOf.Distinct().Count());
+        Assert.NotEqual([0L, 1L, 2L], inputChannelOf);   // the backbone does reorder, or this test proves nothing
+
+        var expected = GuidedBackprop.to_image(gradient.index_select(1, torch.tensor(inputChannelOf)))[0].permute(2, 0, 1);
+        double error = (png - expected).abs().max().item<float>();
+        Assert.True(error < 0.02, $"{method}: max |PNG - RGB gradient picture| = {error:F4}");
+        // Red minus blue: most pixels are near grey, where a close match says little; a swap flips this sign everywhere.
+        var redMinusBlue = torch.stack([(png[0] - png[2]).flatten(), (expected[0] - expected[2]).flatten()]);
+        double correlation = torch.corrcoef(redMinusBlue)[0, 1].item<float>();
+        Assert.True(correlation > 0.9, $"{method}: red minus blue of the PNG against the RGB gradient: correlation {correlation:F3}");
     }
 
     [Fact]

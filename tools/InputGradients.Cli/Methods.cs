@@ -138,7 +138,7 @@ public static class Methods
                     break;
                 case "guided":
                 {
-                    var gb = new GuidedBackprop(m.Net).attribute(input, target);
+                    var gb = m.GradientToImage(new GuidedBackprop(m.Net).attribute(input, target));
                     picture = GuidedBackprop.to_image(gb)[0].permute(2, 0, 1);
                     map = gb[0].abs().amax([0]);
                     break;
@@ -150,7 +150,7 @@ public static class Methods
                     break;
                 case "guided-gradcam":
                 {
-                    var ggc = new GuidedGradCam(m.Net, camLayer).attribute(input, target);
+                    var ggc = m.GradientToImage(new GuidedGradCam(m.Net, camLayer).attribute(input, target));
                     picture = GuidedBackprop.to_image(ggc)[0].permute(2, 0, 1);
                     map = ggc[0].abs().amax([0]);
                     break;

@@ -32,6 +32,9 @@ public sealed class CliModel : IDisposable
     public required Func<Tensor, Tensor> ToInput { get; init; }
     /// <summary>Network input 1×C×H×W → RGB or grey image C×H×W on 0-1 (clamped).</summary>
     public required Func<Tensor, Tensor> ToImage { get; init; }
+    /// <summary>A gradient with respect to the network input N×C×H×W → the same gradient in the image's channel order
+    /// (the ResNet-18 backbone takes BGR; the other models take the image's own channels).</summary>
+    public Func<Tensor, Tensor> GradientToImage { get; init; } = g => g;
 
     public bool HasClasses => Classes is not null;
 
@@ -52,6 +55,7 @@ public sealed class CliModel : IDisposable
                     Low = mean.Select(m => -m).ToArray(), High = mean.Select(m => 255 - m).ToArray(),
                     ToInput = rgb01 => net.Preprocess((rgb01 * 255).unsqueeze(0)),
                     ToImage = x => { using var d = net.Deprocess(x); return (d[0] / 255).clamp(0, 1); },
+                    GradientToImage = net.GradientToRgb,
                 };
             }
             case ModelKind.Fashion:

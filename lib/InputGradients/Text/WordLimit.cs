@@ -5,7 +5,7 @@ namespace InputGradients.Text;
 
 /// <summary>
 /// Counts the words of written answers, so a notebook can prove it keeps a word limit
-/// (the paper review of Q5: at most 350 words for both answers combined).
+/// (the paper review of Q5: at most 350 words for everything submitted, the paper summary and both answers).
 /// </summary>
 public static partial class WordLimit
 {
@@ -20,15 +20,20 @@ public static partial class WordLimit
     }
 
     /// <summary>
-    /// The answer text of the sections of a notebook whose headings start with one of <paramref name="headings"/>
-    /// (e.g. "## Q5.1"): every markdown line after such a heading up to the next heading, leaving out the
-    /// heading lines and quoted lines (<c>&gt; …</c>, where the question is restated).
+    /// The answer text of the sections of a notebook whose headings name one of <paramref name="questions"/>: every
+    /// markdown line after such a heading up to the next heading, leaving out the heading lines and quoted lines
+    /// (<c>&gt; …</c>, where the question is restated). A heading of any level names question "Q5" if its title is "Q5"
+    /// or starts with "Q5 " or "Q5." ("# Q5 Paper review", "## Q5.1 …"; not "## Q51"), so "Q5" takes in the question's
+    /// introduction (the paper summary) and all its parts, and a heading naming no question ("### Word count") ends
+    /// the answer. Leading "#"s in <paramref name="questions"/> are ignored ("## Q5.1" is "Q5.1").
     /// </summary>
-    public static string AnswerText(string notebookPath, params string[] headings)
+    public static string AnswerText(string notebookPath, params string[] questions)
     {
         if (!File.Exists(notebookPath))
             throw new FileNotFoundException(
                 $"Notebook '{Path.GetFullPath(notebookPath)}' not found: run this cell from the notebook's own folder.", notebookPath);
+        if (questions.Length == 0) throw new ArgumentException("Name at least one question, e.g. \"Q5\".", nameof(questions));
+        var names = questions.Select(Title).ToArray();
         using var doc = JsonDocument.Parse(File.ReadAllText(notebookPath));
         var answer = new List<string>();
         var inSection = false;
@@ -44,7 +49,8 @@ public static partial class WordLimit
                 var trimmed = line.TrimStart();
                 if (trimmed.StartsWith('#'))
                 {
-                    inSection = headings.Any(h => trimmed.StartsWith(h, StringComparison.Ordinal));
+                    var title = Title(trimmed);
+                    inSection = names.Any(q => Names(title, q));
                     continue;
                 }
                 if (inSection && !trimmed.StartsWith('>')) answer.Add(line);
@@ -53,15 +59,23 @@ public static partial class WordLimit
         return string.Join('\n', answer);
     }
 
-    /// <summary>Counts the answer words of the given sections and throws if they exceed <paramref name="limit"/>.</summary>
-    public static int Check(string notebookPath, int limit, params string[] headings)
+    static string Title(string heading) => heading.TrimStart().TrimStart('#').Trim();
+
+    /// <summary>"Q5", "Q5 Paper review" and "Q5.1 Noise" name Q5; "Q51" does not.</summary>
+    static bool Names(string title, string question) =>
+        question.Length > 0 && title.StartsWith(question, StringComparison.Ordinal) &&
+        (title.Length == question.Length || title[question.Length] is ' ' or '.' or ':');
+
+    /// <summary>Counts the words of the given questions' answers (see <see cref="AnswerText"/>) and throws
+    /// <see cref="CheckFailedException"/> if they exceed <paramref name="limit"/>, so the notebook cell fails.</summary>
+    public static int Check(string notebookPath, int limit, params string[] questions)
     {
-        var text = AnswerText(notebookPath, headings);
+        var text = AnswerText(notebookPath, questions);
         var words = CountWords(text);
         if (words == 0)
-            throw new InvalidOperationException($"No answer text found under {string.Join(", ", headings)} in {notebookPath}.");
+            throw new InvalidOperationException($"No answer text found under {string.Join(", ", questions)} in {notebookPath}.");
         if (words > limit)
-            throw new InvalidOperationException($"The answers under {string.Join(", ", headings)} have {words} words; the limit is {limit}.");
+            throw new CheckFailedException($"Check failed: the answers under {string.Join(", ", questions)} have {words} words; the limit is {limit}.");
         return words;
     }
 

@@ -192,8 +192,9 @@ public sealed class LinearRegion
         return LinearAlgebra.Solve(M, rhs);
     }
 
-    /// <summary>"+-" style label of the sign pattern.</summary>
-    public string Label => string.Concat(Pattern.Select(s => s > 0 ? '+' : s < 0 ? '-' : '0'));
+    /// <summary>"+−" style label of the sign pattern, with the minus sign U+2212: as wide as "+", so patterns such as
+    /// "++−−" read clearly in tables and charts (a hyphen is short, and typeset text joins "--" into a dash).</summary>
+    public string Label => string.Concat(Pattern.Select(s => s > 0 ? '+' : s < 0 ? '−' : '0'));
 }
 
 /// <summary>Counts for one network, computed by <see cref="IdentifiedRegions.Analyze"/>.</summary>

@@ -43,7 +43,13 @@ public sealed class LatexTable : IHasLatex
     static string Text(string s)
     {
         var sb = new StringBuilder();
+        char previous = '\0';
         foreach (var c in s)
+        {
+            // TeX text mode (KaTeX, MathJax's textmacros) makes "--" an en dash and "''" a closing quote, so a sign
+            // pattern "++--" would print as "++–": a new \text group between the pair keeps the characters apart.
+            if (c == previous && c is ('-' or '\'' or '`')) sb.Append("}\\text{");
+            previous = c;
             sb.Append(c switch
             {
                 '\\' => "\\backslash ",
@@ -52,6 +58,7 @@ public sealed class LatexTable : IHasLatex
                 '~' => "\\sim ",
                 _ => c.ToString(),
             });
+        }
         return "\\text{" + sb + "}";
     }
 

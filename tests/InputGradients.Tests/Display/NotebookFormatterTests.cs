@@ -53,6 +53,35 @@ public class NotebookFormatterTests
     }
 
     [Fact]
+    public async Task Source_listing_shows_as_html_with_plain_text()
+    {
+        var events = await Run("""InputGradients.Display.SourceListing.Of("Attribution/Saliency.cs", "compute_saliency_maps")""");
+        var values = Displayed(events);
+        var html = Assert.Single(values, v => v.MimeType == "text/html").Value;
+        Assert.StartsWith("<div class=\"source-listing\">", html);
+        Assert.Contains("compute_saliency_maps", html);
+        var plain = Assert.Single(values, v => v.MimeType == "text/plain").Value;
+        Assert.StartsWith("lib/InputGradients/Attribution/Saliency.cs, lines ", plain);
+    }
+
+    [Fact]
+    public async Task SqueezeNet_experiment_without_its_weights_shows_one_line_saying_how_to_enable_it()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"no-squeezenet-{Guid.NewGuid():N}.pth");
+        Environment.SetEnvironmentVariable(OriginalExperiment.WeightsVariable, missing);
+        try
+        {
+            var events = await Run("InputGradients.Interactive.OriginalExperiment.SqueezeNet(TorchSharp.torch.zeros(2, 3, 64, 64))");
+            var shown = events.OfType<DisplayEvent>().Where(e => e is not (DisplayedValueUpdated or StandardOutputValueProduced)).ToList();
+            var text = Assert.Single(shown).FormattedValues.First().Value;
+            Assert.Contains(missing, text);
+            Assert.Contains(OriginalExperiment.WeightsVariable, text);
+            Assert.Single(text.Trim().Split('\n'));
+        }
+        finally { Environment.SetEnvironmentVariable(OriginalExperiment.WeightsVariable, null); }
+    }
+
+    [Fact]
     public async Task LaTeX_matrix_shows_as_latex_and_markdown_maths_with_plain_text()
     {
         var events = await Run("""

@@ -49,9 +49,31 @@ public class WordLimitTests
         {
             Assert.Equal(3, WordLimit.Check(path, 350, "## Q5.1"));
             Assert.Equal(6, WordLimit.Check(path, 350, "## Q5.1", "## Q5.2"));
-            var ex = Assert.Throws<InvalidOperationException>(() => WordLimit.Check(path, 5, "## Q5.1", "## Q5.2"));
+            var ex = Assert.Throws<CheckFailedException>(() => WordLimit.Check(path, 5, "## Q5.1", "## Q5.2"));
             Assert.Contains("6 words", ex.Message);
             Assert.Throws<InvalidOperationException>(() => WordLimit.Check(path, 350, "## Q9"));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void A_question_takes_in_its_introduction_and_all_its_parts_up_to_a_heading_naming_no_question()
+    {
+        var path = Notebook(
+            ("markdown", "# Q5 Paper review: *A paper*\nsummary of the paper"),
+            ("code", "var notCounted = 1;"),
+            ("markdown", "## Q5.1 Noise\n> restated question\nalpha beta"),
+            ("markdown", "## Q5.2 Labels\ndelta\n### Word count\nthe limit is explained here"),
+            ("markdown", "## Q51 Not part of Q5\nno"),
+            ("markdown", "# Q6\nnot this either"));
+        try
+        {
+            Assert.Equal("summary of the paper\nalpha beta\ndelta", WordLimit.AnswerText(path, "Q5"));
+            Assert.Equal(7, WordLimit.Check(path, 7, "Q5"));
+            Assert.Equal(7, WordLimit.Check(path, 7, "# Q5"));
+            Assert.Equal(3, WordLimit.Check(path, 350, "Q5.1", "Q5.2"));
+            var ex = Assert.Throws<CheckFailedException>(() => WordLimit.Check(path, 6, "Q5"));
+            Assert.Contains("7 words; the limit is 6", ex.Message);
         }
         finally { File.Delete(path); }
     }

@@ -227,4 +227,11 @@ public class IdentifiedRegionsTests
         }
         return Math.Abs(s) / 2;
     }
+
+    [Fact]
+    public void Region_labels_use_the_minus_sign()
+    {
+        var labels = IdentifiedRegions.Analyze(PiecewiseLinearNetwork.Question(2, 1)).Regions.Select(r => r.Label).Order().ToArray();
+        Assert.Equal(new[] { "++", "+−", "−+", "−−" }.Order().ToArray(), labels);
+    }
 }

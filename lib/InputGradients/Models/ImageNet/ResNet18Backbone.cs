@@ -244,10 +244,29 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         if (bgrCentered.dim() != 4 || bgrCentered.shape[1] != 3)
             throw new ArgumentException($"Deprocess expects N x 3 x H x W, got [{string.Join(", ", bgrCentered.shape)}].", nameof(bgrCentered));
         using var scope = torch.NewDisposeScope();
+        using var index = torch.tensor(RgbIndex(), device: bgrCentered.device);
+        return (bgrCentered + _mean_bgr.to(bgrCentered.device)).index_select(1, index).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// A gradient with respect to the backbone's input (N x 3 x H x W, BGR order) -> the gradient with respect to the RGB
+    /// image, per RGB channel. <see cref="Preprocess"/> only reorders and shifts the channels, so this is the same reordering
+    /// as <see cref="Deprocess"/> without the shift; showing the raw input gradient as a picture swaps red and blue.
+    /// </summary>
+    public Tensor GradientToRgb(Tensor inputGradient)
+    {
+        if (inputGradient.dim() != 4 || inputGradient.shape[1] != 3)
+            throw new ArgumentException($"GradientToRgb expects N x 3 x H x W, got [{string.Join(", ", inputGradient.shape)}].", nameof(inputGradient));
+        using var index = torch.tensor(RgbIndex(), device: inputGradient.device);
+        return inputGradient.index_select(1, index);
+    }
+
+    /// <summary>For each RGB channel, the backbone input channel that holds it.</summary>
+    long[] RgbIndex()
+    {
         var rgbIndex = new long[3];
         for (int c = 0; c < 3; c++) rgbIndex[_to_bgr[c]] = c;
-        using var index = torch.tensor(rgbIndex, device: bgrCentered.device);
-        return (bgrCentered + _mean_bgr.to(bgrCentered.device)).index_select(1, index).MoveToOuterDisposeScope();
+        return rgbIndex;
     }
 
     /// <summary>Reads Split(RGB) -> Concat(B,G,R) -> Sub(mean image): the channel order and the channel means.</summary>
