@@ -23,11 +23,15 @@ namespace InputGradients.Runtime;
 /// <list type="bullet">
 /// <item>oneDNN (libtorch's default): 0.38-0.39 s, wrong on this CPU.</item>
 /// <item>oneDNN capped at SSE4.1 (<c>ONEDNN_MAX_CPU_ISA=SSE41</c>, must be in the native environment before libtorch
-/// loads): 0 of 300 wrong, 0.90 s. Every AVX level is still wrong.</item>
+/// loads): 0 of 300 wrong, 0.90 s (as measured when the defect was reported). Every AVX level is still wrong.</item>
 /// <item>oneDNN switched off for convolutions at run time (<see cref="LibtorchContext.MkldnnEnabled"/> = false,
 /// PyTorch's <c>torch.backends.mkldnn.enabled = False</c>): libtorch's own im2col + GEMM kernels, 0 of 400 wrong,
 /// 0.63-0.69 s. Chosen: the cheapest route that is always right, and it can be applied and undone at any moment.</item>
-/// <item>Narrower, by shape (oneDNN only for "safe" channel counts): rejected, no shape class was safe.</item>
+/// <item>Narrower, by shape (oneDNN only where it is right): rejected. Channel counts that are multiples of 16 still
+/// failed (14-19 of 200 shapes with 32 or 48 channels); multiples of 64 passed 60 of 60, but a rule drawn from a sample
+/// is trust in a kernel because it passed here. Checking each shape at run time fails too: the same shape came out
+/// right in one process and wrong in the next (9 or 10 of the 10 probes), and the flag is process-wide, read again by
+/// the backward pass, so it cannot follow one model's convolutions.</item>
 /// </list>
 /// </para>
 /// <para>
