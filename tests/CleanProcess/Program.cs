@@ -3,6 +3,23 @@ using InputGradients.Runtime;
 using Plotly.NET;
 using TorchSharp;
 
+// `CleanProcess pth FILE [MAX_NESTING_DEPTH]`: loads a checkpoint on a 256 KB stack and prints what happened, so a
+// test can see a reader crash the process (stack overflow) without crashing the test host (HostileCheckpointTests).
+if (args is ["pth", var pthFile, ..])
+{
+    var limits = args.Length > 2 ? InputGradients.Core.LoadLimits.Default with { MaxNestingDepth = int.Parse(args[2]) } : InputGradients.Core.LoadLimits.Default;
+    string outcome = "";
+    var reader = new Thread(() =>
+    {
+        try { outcome = InputGradients.Serialization.TorchCheckpoint.Load(pthFile, limits) is null ? "loaded null" : "loaded"; }
+        catch (InputGradients.Serialization.CheckpointFormatException e) { outcome = "refused: " + e.Message; }
+    }, 256 * 1024);
+    reader.Start();
+    reader.Join();
+    Console.WriteLine(outcome);
+    return;
+}
+
 // First use of the library: its module initializer has prepared TorchSharp's natives by now (no manual call).
 var info = TorchRuntime.Info;
 Console.WriteLine($"runtime-prepared={info is not null}");

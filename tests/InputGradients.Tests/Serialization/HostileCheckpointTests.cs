@@ -9,11 +9,36 @@ namespace InputGradients.Tests.Serialization;
 /// <summary>
 /// Hand-made hostile .pth files: structures that used to overflow the stack or take exponential time, sizes that
 /// used to be allocated before being checked, and text that must not reach a terminal raw. Cases that would kill
-/// the process on a regression run on a thread with a small stack here, and through the CLI in a child process
-/// (InputGradients.Cli.Tests), so a regression there fails instead of crashing the test host.
+/// the process on a regression (a stack overflow cannot be caught in .NET) are first read in a child process
+/// (tests/CleanProcess) on a small stack, so a regression fails the test instead of killing the test host; only then
+/// are they read here, on a thread with a small stack, to check what was loaded. The CLI is tested the same way
+/// (InputGradients.Cli.Tests).
 /// </summary>
 public class HostileCheckpointTests
 {
+    /// <summary>
+    /// Reads <paramref name="path"/> in a child process with a 256 KB stack and returns its one-line outcome
+    /// ("loaded" or "refused: MESSAGE"); fails the test if the reader crashed or hung the child.
+    /// </summary>
+    static string ReadInChildProcess(string path, int? maxNestingDepth = null)
+    {
+        var dll = Path.Combine(TestPaths.Root, "artifacts", "bin", "CleanProcess", "debug", "CleanProcess.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: it is built with the test project");
+        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { dll, "pth", path }.Concat(maxNestingDepth is { } d ? [d.ToString()] : [])) psi.ArgumentList.Add(a);
+        using var child = System.Diagnostics.Process.Start(psi)!;
+        var stderr = child.StandardError.ReadToEndAsync();
+        var stdout = child.StandardOutput.ReadToEnd();
+        if (!child.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            child.Kill(entireProcessTree: true);
+            Assert.Fail($"reading {Path.GetFileName(path)} hung the reader (60 s)");
+        }
+        Assert.True(child.ExitCode == 0, $"reading {Path.GetFileName(path)} crashed the process (exit {child.ExitCode}): {stderr.Result.Split('\n').FirstOrDefault()}");
+        return stdout.Trim();
+    }
+
     /// <summary>Runs <paramref name="f"/> on a thread with a 256 KB stack: deep recursion would show up quickly.</summary>
     static T OnSmallStack<T>(Func<T> f)
     {
@@ -49,6 +74,7 @@ public class HostileCheckpointTests
         using var dir = new TempDir();
         // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND: l = []; l.append(l)
         var path = Zip(dir, "cycle.pth", Cat(Proto2, ']', 'q', (byte)0, 'h', (byte)0, 'a', '.'));
+        Assert.Equal("loaded", ReadInChildProcess(path));
         var root = OnSmallStack(() => TorchCheckpoint.Load(path));
         var list = Assert.IsType<List<object?>>(root);
         Assert.Same(list, Assert.Single(list));
@@ -61,6 +87,7 @@ public class HostileCheckpointTests
     {
         using var dir = new TempDir();
         var path = Zip(dir, "deep.pth", NestedTuples(200_000));
+        Assert.StartsWith("refused: ", ReadInChildProcess(path));
         var e = Assert.Throws<CheckpointFormatException>(() => OnSmallStack(() => TorchCheckpoint.Load(path)));
         Assert.Equal($"{path}: containers are nested more than 1000 deep (LoadLimits.MaxNestingDepth)", e.Message);
     }
@@ -70,6 +97,7 @@ public class HostileCheckpointTests
     {
         using var dir = new TempDir();
         var path = Zip(dir, "deep.pth", NestedTuples(200_000));
+        Assert.Equal("loaded", ReadInChildProcess(path, maxNestingDepth: 300_000));
         var root = OnSmallStack(() => TorchCheckpoint.Load(path, LoadLimits.Default with { MaxNestingDepth = 300_000 }));
         int depth = 0;
         for (object? o = root; o is object?[] t; o = t[0]) depth++;
@@ -87,6 +115,7 @@ public class HostileCheckpointTests
         Assert.True(pkl.Length < 300);
         using var dir = new TempDir();
         var path = Zip(dir, "shared.pth", pkl);
+        Assert.Equal("loaded", ReadInChildProcess(path));
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var root = OnSmallStack(() => TorchCheckpoint.Load(path));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
