@@ -72,16 +72,24 @@ public sealed class FashionMnistNet : Module<Tensor, Tensor>
 
     /// <summary>
     /// Loads weights saved by <see cref="Module.save(string, bool)"/> (TorchSharp's own format: tensors only,
-    /// nothing is executed). Returns the model in eval mode.
+    /// nothing is executed). Returns the model in eval mode. The file is checked against the model's names, dtypes
+    /// and shapes and its own length first (<see cref="Serialization.TorchSharpWeights"/>), so a damaged or hostile
+    /// file is refused with one line (<see cref="InvalidDataException"/>) before anything is allocated for it.
     /// </summary>
-    public static FashionMnistNet Load(string path)
+    public static FashionMnistNet Load(string path, Core.LoadLimits? limits = null)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"FashionMnistNet weights not found: {path}", path);
         var model = new FashionMnistNet();
         try
         {
+            Serialization.TorchSharpWeights.Validate(path, model, limits);
             model.load(path, strict: true);
+        }
+        catch (Serialization.CheckpointFormatException e)
+        {
+            model.Dispose();
+            throw new InvalidDataException(e.Message, e);
         }
         catch (Exception e) when (e is not FileNotFoundException)
         {

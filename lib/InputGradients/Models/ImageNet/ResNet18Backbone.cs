@@ -131,12 +131,13 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
     /// Loads the backbone from the two ONNX files (see <see cref="ResNet18Files"/> for where they are
     /// looked for), or from <paramref name="directory"/> holding both.
     /// </summary>
-    public static ResNet18Backbone Load(string? directory = null) =>
-        Load(ResNet18Files.ModelPath(directory), ResNet18Files.PreprocessPath(directory));
+    public static ResNet18Backbone Load(string? directory = null, Core.LoadLimits? limits = null) =>
+        Load(ResNet18Files.ModelPath(directory), ResNet18Files.PreprocessPath(directory), limits);
 
-    /// <summary>Loads the backbone from explicit paths of the model and preprocessing graphs.</summary>
-    public static ResNet18Backbone Load(string modelPath, string preprocessPath)
-        => new(OnnxModel.Load(modelPath), OnnxModel.Load(preprocessPath));
+    /// <summary>Loads the backbone from explicit paths of the model and preprocessing graphs; every size in them is
+    /// checked against <paramref name="limits"/> (default <see cref="Core.LoadLimits.Default"/>) before allocating.</summary>
+    public static ResNet18Backbone Load(string modelPath, string preprocessPath, Core.LoadLimits? limits = null)
+        => new(OnnxModel.Load(modelPath, limits), OnnxModel.Load(preprocessPath, limits));
 
     /// <summary>Pooled features, N x 512, of a preprocessed batch N x 3 x H x W.</summary>
     public override Tensor forward(Tensor x)
