@@ -25,6 +25,11 @@ try
     threads = int.Parse(options.GetValueOrDefault("threads", "1"));
     batchSize = int.Parse(options.GetValueOrDefault("batch", "128"));
     lr = double.Parse(options.GetValueOrDefault("lr", "0.001"), System.Globalization.CultureInfo.InvariantCulture);
+    // Values that would run but make no sense (or nothing at all) are refused up front, not after minutes of training.
+    Require(epochs is >= 1 and <= 1000, $"--epochs {epochs}: give 1 to 1000");
+    Require(threads is >= 1 and <= 256, $"--threads {threads}: give 1 to 256");
+    Require(batchSize is >= 1 and <= 60000, $"--batch {batchSize}: give 1 to 60000 (the training set's size)");
+    Require(double.IsFinite(lr) && lr is > 0 and <= 10, $"--lr {lr}: give a finite learning rate above 0 and at most 10");
 }
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
 {
@@ -33,6 +38,15 @@ catch (Exception e) when (e is ArgumentException or FormatException or OverflowE
 }
 string dataDir = options.GetValueOrDefault("data", FashionMnist.DebianDirectory);
 string outPath = options.GetValueOrDefault("out", Path.Combine("data", "models", "fashion-mnist-cnn.bin"));
+// Never write into the folder the images are read from (an IDX file there could be replaced).
+foreach (var written in options.TryGetValue("export-samples", out var exportDir) ? [exportDir] : new[] { outPath, Path.ChangeExtension(outPath, ".json") })
+{
+    if (Directory.Exists(dataDir) && ToolSupport.PathIdentity.IsSameOrInside(written, dataDir))
+    {
+        Console.Error.WriteLine($"TrainFashionMnist: {written} is inside the data folder {dataDir}, which is only read; write elsewhere");
+        return 2;
+    }
+}
 
 if (options.TryGetValue("export-samples", out var samplesDir))
 {
@@ -139,6 +153,11 @@ string Save(int epochsDone, bool final, string path)
     File.WriteAllText(jsonPath + ".tmp", JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     File.Move(jsonPath + ".tmp", jsonPath, overwrite: true);
     return jsonPath;
+}
+
+static void Require(bool ok, string message)
+{
+    if (!ok) throw new ArgumentException(message);
 }
 
 static Dictionary<string, string> ParseArgs(string[] args)
