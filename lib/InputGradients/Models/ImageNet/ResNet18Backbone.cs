@@ -352,6 +352,10 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         return y[.., .., ..(int)h, ..(int)w];
     }
 
+    /// <summary>Fold batch norms into the convolutions in eval mode (see <c>PaddedConv.with_batch_norm</c>); off only
+    /// to compare the two (tests, the bench). Process-wide.</summary>
+    public static bool FoldBatchNorm { get; set; } = true;
+
     /// <summary>Conv without bias with the export's explicit (possibly asymmetric) zero padding.</summary>
     internal sealed class PaddedConv : nn.Module<Tensor, Tensor>
     {
@@ -377,30 +381,50 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
 
         public Parameter weight => conv.weight!;
 
-        public override Tensor forward(Tensor x)
+        public override Tensor forward(Tensor x) => Convolve(x, conv.weight!, null);
+
+        /// <summary>
+        /// This convolution followed by <paramref name="bn"/>. In eval mode (always, for these workloads) the batch
+        /// norm is folded into the convolution: weight * gamma / sqrt(var + eps) and bias beta - mean * gamma /
+        /// sqrt(var + eps), recomputed from the current parameters on every call (a few million multiplications,
+        /// so a changed or randomised parameter is always seen), which saves the batch norm's pass over the
+        /// activations forward and backward. In training mode, or while a hook listens to either module, the two run
+        /// as written.
+        /// </summary>
+        public Tensor with_batch_norm(Tensor x, BatchNorm2d bn)
+        {
+            // Unfolded where the two modules must run as written: training, or a hook listening to either.
+            if (bn.training || !FoldBatchNorm || Core.ModuleHooks.HasAny(this) || Core.ModuleHooks.HasAny(conv) || Core.ModuleHooks.HasAny(bn))
+                return bn.call(call(x));
+            using var scope = torch.NewDisposeScope();
+            var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+            var folded = conv.weight! * scale.view(-1, 1, 1, 1);
+            var bias = bn.bias! - bn.running_mean! * scale;
+            return Convolve(x, folded, bias).MoveToOuterDisposeScope();
+        }
+
+        Tensor Convolve(Tensor x, Tensor weight, Tensor? bias)
         {
             var (k, s, p) = (_spec.Kernel, _spec.Stride, _spec.Pads);
             long h = OutSize(x.shape[2], k[0], s[0], p[0], p[2], _matchCeil);
             long w = OutSize(x.shape[3], k[1], s[1], p[1], p[3], _matchCeil);
             if (_builtIn)
             {
-                var y = conv.call(x);
-                if (y.shape[2] < h || y.shape[3] < w) { y.Dispose(); return Padded(x, h, w); }
+                var y = F.conv2d(x, weight, bias, strides: new[] { s[0], s[1] }, padding: new[] { p[0], p[1] });
+                if (y.shape[2] < h || y.shape[3] < w) { y.Dispose(); return Padded(x, h, w, weight, bias); }
                 return CutTo(y, h, w);
             }
-            return Padded(x, h, w);
+            return Padded(x, h, w, weight, bias);
         }
 
         // General path: explicit zero padding to exactly the output size h x w.
-        Tensor Padded(Tensor x, long h, long w)
+        Tensor Padded(Tensor x, long h, long w, Tensor weight, Tensor? bias)
         {
             var (k, s, p) = (_spec.Kernel, _spec.Stride, _spec.Pads);
             long bottom = (h - 1) * s[0] + k[0] - x.shape[2] - p[0];
             long right = (w - 1) * s[1] + k[1] - x.shape[3] - p[1];
             using var padded = F.pad(x, new[] { p[1], right, p[0], bottom });
-            return _builtIn
-                ? F.conv2d(padded, conv.weight!, strides: new[] { s[0], s[1] })
-                : conv.call(padded);
+            return F.conv2d(padded, weight, bias, strides: new[] { s[0], s[1] });
         }
     }
 
@@ -421,7 +445,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             RegisterComponents();
         }
 
-        public Tensor conv_bn(Tensor x) => bn.call(conv.call(x));
+        public Tensor conv_bn(Tensor x) => conv.with_batch_norm(x, bn);
 
         /// <summary>Max pool with the export's pads (ONNX pads a max pool with -inf, as PyTorch does).</summary>
         public Tensor pool(Tensor x)
@@ -452,10 +476,17 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             RegisterComponents();
         }
 
-        public Tensor relu1(Tensor x) => relu_a.call(bn1.call(conv1.call(x)));
+        public Tensor relu1(Tensor x) => relu_a.call(conv1.with_batch_norm(x, bn1));
 
         public Tensor pre_relu(Tensor x, Tensor relu1) =>
-            bn2.call(conv2.call(relu1)) + (downsample is null ? x : downsample.call(x));
+            conv2.with_batch_norm(relu1, bn2) + (downsample is null ? x : Shortcut(x));
+
+        // The projection shortcut: a 1x1 convolution and its batch norm, folded like the others.
+        Tensor Shortcut(Tensor x)
+        {
+            var parts = downsample!.children().ToArray();
+            return parts is [PaddedConv conv, BatchNorm2d bn] ? conv.with_batch_norm(x, bn) : downsample.call(x);
+        }
 
         public override Tensor forward(Tensor x) => relu_b.call(pre_relu(x, relu1(x)));
     }
