@@ -142,10 +142,73 @@ def class_visualisation(net, channel, iterations, lr, l2, init_scale, low, high,
     return img
 
 
-def gram(f):
+def gram_bmm(f):
     n, c, h, w = f.shape
     f = f.reshape(n, c, h * w)
     return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def gram_conv(f):
+    """The Gram matrix as a 1x1 convolution (faster than bmm in PyTorch 1.13 on some machines): with the h*w
+    positions as input channels and the c channels as c pixels, out[o, c'] = sum_p F[o, p] F[c', p]."""
+    n, c, h, w = f.shape
+    flat = f.reshape(n, c, h * w)
+    grams = [F.conv2d(fi.t().reshape(1, h * w, c, 1), fi.reshape(c, h * w, 1, 1)).reshape(c, c) for fi in flat]
+    return torch.stack(grams) / (c * h * w)
+
+
+gram = gram_bmm  # replaced at setup by the faster of the two on this machine (choose_gram)
+
+
+def choose_gram(net, style, layers, repeats=3):
+    """Times both Gram formulations, forward and backward, on the style image's features; returns the faster."""
+    feats = [f.detach().requires_grad_(True) for f in net(style, *layers).values()]
+    best = None
+    for fn in (gram_bmm, gram_conv):
+        for f in feats:  # warm-up
+            fn(f).sum().backward()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            for f in feats:
+                fn(f).pow(2).sum().backward()
+        t = time.perf_counter() - start
+        if best is None or t < best[1]:
+            best = (fn, t)
+    g0, g1 = gram_bmm(feats[-1]), gram_conv(feats[-1])
+    if not torch.allclose(g0, g1, rtol=1e-4, atol=1e-6 * float(g0.abs().max())):
+        raise AssertionError("the two Gram formulations disagree")
+    return best[0]
+
+
+def fold_batch_norms(net):
+    """Folds every BatchNormalization that follows a Conv (whose output nothing else reads) into that Conv, as the C#
+    backbone does in eval mode: weight * gamma / sqrt(var + eps), bias beta - mean * gamma / sqrt(var + eps). The
+    folded node keeps the batch norm's output name, so taps by name are unchanged."""
+    readers = {}
+    for op, ins, outs, a in net.nodes:
+        for i in ins:
+            readers[i] = readers.get(i, 0) + 1
+    producer = {outs[0]: k for k, (op, ins, outs, a) in enumerate(net.nodes)}
+    nodes, drop = list(net.nodes), set()
+    w = net.weights
+    for k, (op, ins, outs, a) in enumerate(net.nodes):
+        if op != "BatchNormalization" or readers.get(ins[0]) != 1 or ins[0] not in producer:
+            continue
+        j = producer[ins[0]]
+        cop, cins, couts, ca = nodes[j]
+        if cop != "Conv":
+            continue
+        scale = w[ins[1]] / torch.sqrt(w[ins[4]] + a["epsilon"])
+        bias = w[ins[2]] - w[ins[3]] * scale
+        if len(cins) > 2:
+            bias = bias + w[cins[2]] * scale
+        wname, bname = couts[0] + ".folded_weight", couts[0] + ".folded_bias"
+        w[wname] = w[cins[1]] * scale.view(-1, 1, 1, 1)
+        w[bname] = bias
+        nodes[j] = ("Conv", [cins[0], wname, bname], [outs[0]], ca)
+        drop.add(k)
+    net.nodes = [n for k, n in enumerate(nodes) if k not in drop]
+    return len(drop)
 
 
 def style_transfer(net, content, style, low, high, content_layer, content_weight, style_layers, style_weights,
@@ -196,11 +259,16 @@ def serve():
         op = cmd["op"]
         if op == "setup":
             torch.set_num_threads(cmd["threads"])
-            net = Backbone(OnnxBackbone(find_onnx()))
+            onnx_net = OnnxBackbone(find_onnx())
+            folded = fold_batch_norms(onnx_net)  # the peer at its best: what the C# side does, done here too
+            net = Backbone(onnx_net)
             for name, spec in cmd["inputs"].items():
                 inputs[name] = load_raw(spec["path"], spec["shape"])
             torch.ones(8, 8) @ torch.ones(8, 8)  # loads the BLAS library, to name it below
-            answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library()}
+            global gram
+            gram = choose_gram(net, inputs["style"], cmd.get("style_layers", ["stem.relu", "layer1", "layer2", "layer3"]))
+            answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(),
+                      "gram": "1x1 convolution" if gram is gram_conv else "bmm", "folded_batch_norms": folded}
         elif op == "quit":
             break
         else:

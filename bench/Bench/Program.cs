@@ -180,6 +180,59 @@ try
 }
 finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason); }
 
+// ---- arithmetic: convolution FLOPs of each workload, counted once with hooks (not timed) ----
+// Forward convolutions are counted by hooks on the backbone's convolution modules; the backward pass through a
+// convolution (to its input only: the weights need no gradient) costs the same again. Every workload but Grad-CAM
+// runs it back to the input; Grad-CAM's stops at its layer, so only the later convolutions count twice there. Other
+// work (pooling, elementwise, Gram matrices) is left out, so the fractions below are a floor.
+var convFlops = new double[workloads.Length];
+{
+    double counted = 0;
+    string backwardFrom = "";   // convolutions whose name starts with this are counted twice
+    var removers = new List<Action>();
+    foreach (var (name, module) in net.named_modules())
+    {
+        if (module.GetType().Name != "PaddedConv" || module is not nn.Module<Tensor, Tensor> conv) continue;
+        var weight = module.named_parameters().First(p => p.name.EndsWith("weight")).parameter;
+        long perOutput = weight.shape[1] * weight.shape[2] * weight.shape[3];
+        var hook = conv.register_forward_hook((m, x, y) =>
+        {
+            counted += 2.0 * y.numel() * perOutput * (name.StartsWith(backwardFrom, StringComparison.Ordinal) ? 2 : 1);
+            return y;
+        });
+        removers.Add(hook.remove);
+    }
+    try
+    {
+        for (int w = 0; w < workloads.Length; w++)
+        {
+            counted = 0;
+            backwardFrom = workloads[w].Op == "gradcam" ? "layer4" : "";   // Grad-CAM at layer3: backward through layer4 only
+            using var scope = NewDisposeScope();
+            workloads[w].Sharp();
+            convFlops[w] = counted;
+        }
+    }
+    finally { foreach (var remove in removers) remove(); }
+}
+var peak = Peak.OfThisMachine(threads);
+
+// ---- a busy machine: the same TorchSharp workloads with two CPU-bound processes beside them ----
+// The library's own defaults (OpenMP wait policy, threads) only; the load is started and stopped here.
+var busyTimes = workloads.Select(_ => (Quiet: new List<double>(), Busy: new List<double>())).ToArray();
+int busyRounds = Math.Max(1, Math.Min(rounds, 2));
+for (int round = 0; round < busyRounds; round++)
+for (int w = 0; w < workloads.Length; w++)
+{
+    foreach (bool busy in (round + w) % 2 == 0 ? new[] { false, true } : [true, false])
+    {
+        var background = busy ? BackgroundLoad.Start(2) : null;
+        try { (busy ? busyTimes[w].Busy : busyTimes[w].Quiet).Add(Time(workloads[w].Sharp).Seconds); }
+        finally { background?.Dispose(); }
+    }
+    Console.WriteLine($"  busy round {round + 1}/{busyRounds} {workloads[w].Name}: quiet {busyTimes[w].Quiet[^1]:F2} s, busy {busyTimes[w].Busy[^1]:F2} s");
+}
+
 Ask("quit", new JsonObject(), expectAnswer: false);
 py.WaitForExit(10_000);
 tmp.Delete(recursive: true);
@@ -194,6 +247,7 @@ report.AppendLine($"- TorchSharp {typeof(torch).Assembly.GetName().Version} (lib
                   $"PyTorch {pyInfo["torch"]} ({pyInfo["blas"]}); {threads} threads each, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
 report.AppendLine($"- {rounds} round(s), the two sides alternating workload by workload (order flipped each time); saliency and Grad-CAM run {ShortRepeats} times a round. Times are medians of wall-clock seconds; a pair is one TorchSharp run and the PyTorch run next to it, so its ratio saw the same machine load.");
 report.AppendLine($"- Runtime: {InputGradients.Runtime.LibraryRuntime.Describe()}");
+report.AppendLine($"- PyTorch side at its best: batch norms folded into the convolutions as on our side ({pyInfo["folded_batch_norms"]} folded), Gram matrices by {pyInfo["gram"]} (the faster of bmm and a 1x1 convolution, timed on this machine at start-up).");
 report.AppendLine($"- Network: the ImageNet ResNet-18 backbone (ONNX graph), float32, CPU. Objective channel {channel} of layer4; fooling target: pooled feature {foolTarget}.");
 report.AppendLine();
 report.AppendLine("| workload | runs | TorchSharp (s) | PyTorch (s) | ratio of the medians | median ratio per pair | ratio per pair, min-max |");
@@ -216,6 +270,32 @@ for (int w = 0; w < workloads.Length; w++)
 {
     double on = Median(routeTimes[w].On), off = Median(routeTimes[w].Off);
     report.AppendLine($"| {workloads[w].Name} | {routeTimes[w].On.Count} | {on:F2} | {off:F2} | **{off / on:F2}** |");
+}
+report.AppendLine();
+report.AppendLine("## Fraction of the machine's float32 peak");
+report.AppendLine();
+report.AppendLine($"Assumed peak: {peak.Describe()}. Work counted: the convolutions only (forward by hooks, the same again for each " +
+                  "convolution the backward pass goes through), so each fraction is a floor. Times are the medians of the first table.");
+report.AppendLine();
+report.AppendLine("| workload | convolution GFLOP | TorchSharp GFLOP/s | fraction of peak | PyTorch GFLOP/s | fraction of peak |");
+report.AppendLine("|---|---:|---:|---:|---:|---:|");
+for (int w = 0; w < workloads.Length; w++)
+{
+    double gflop = convFlops[w] / 1e9, a = gflop / Median(sharp[w]), b = gflop / Median(torchPy[w]);
+    report.AppendLine($"| {workloads[w].Name} | {gflop:F1} | {a:F1} | **{a / peak.GigaFlops:P0}** | {b:F1} | {b / peak.GigaFlops:P0} |");
+}
+report.AppendLine();
+report.AppendLine("## A busy machine");
+report.AppendLine();
+report.AppendLine($"TorchSharp alone with the library's defaults, each workload run quiet and then beside two CPU-bound processes " +
+                  $"(started and stopped by the bench), alternating, {busyRounds} round(s). Goal: at most 2x.");
+report.AppendLine();
+report.AppendLine("| workload | runs | quiet (s) | busy (s) | busy / quiet |");
+report.AppendLine("|---|---:|---:|---:|---:|");
+for (int w = 0; w < workloads.Length; w++)
+{
+    double q = Median(busyTimes[w].Quiet), b = Median(busyTimes[w].Busy);
+    report.AppendLine($"| {workloads[w].Name} | {busyTimes[w].Quiet.Count} | {q:F2} | {b:F2} | **{b / q:F2}** |");
 }
 report.AppendLine();
 report.AppendLine("Checks (the same work was done on both sides; fooling shows the steps taken):");
@@ -306,4 +386,46 @@ static StyleTransferOptions StyleWeights(ResNet18Backbone net, Tensor content, T
         ContentLayer = contentLayer, ContentWeight = contentWeight, StyleLayers = styleLayers, StyleWeights = styleWeights,
         TvWeight = tvWeight, Iterations = steps, FrameAt = [],
     };
+}
+
+/// <summary>The float32 peak assumed for this machine: cores x clock x SIMD lanes x 2 (a fused multiply-add) x FMA units.</summary>
+sealed record Peak(int Cores, double GHz, int Lanes, int FmaUnits, string Isa)
+{
+    public double GigaFlops => Cores * GHz * Lanes * 2 * FmaUnits;
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{GigaFlops:F0} GFLOP/s = {Cores} cores x {GHz:F2} GHz (/proc/cpuinfo) x {Lanes} float32 lanes ({Isa}) x 2 (FMA) x {FmaUnits} FMA units (assumed)");
+
+    public static Peak OfThisMachine(int threads)
+    {
+        var info = File.Exists("/proc/cpuinfo") ? File.ReadAllLines("/proc/cpuinfo") : [];
+        string Field(string name) => info.FirstOrDefault(l => l.StartsWith(name))?.Split(':', 2)[1].Trim() ?? "";
+        double mhz = double.TryParse(Field("cpu MHz"), NumberStyles.Float, CultureInfo.InvariantCulture, out var m) ? m : 0;
+        var flags = Field("flags").Split(' ').ToHashSet();
+        var (lanes, isa) = flags.Contains("avx512f") ? (16, "AVX-512") : flags.Contains("avx2") ? (8, "AVX2") : (4, "SSE");
+        return new Peak(Math.Min(threads, Environment.ProcessorCount), mhz / 1000, lanes, 2, isa);
+    }
+}
+
+/// <summary>CPU-bound busy loops in child processes, stopped on disposal.</summary>
+sealed class BackgroundLoad : IDisposable
+{
+    readonly List<Process> _processes = [];
+
+    public static BackgroundLoad Start(int count)
+    {
+        var load = new BackgroundLoad();
+        for (int i = 0; i < count; i++)
+            load._processes.Add(Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "while :; do :; done"]) { UseShellExecute = false })!);
+        return load;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            try { p.Kill(); p.WaitForExit(); } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+    }
 }
