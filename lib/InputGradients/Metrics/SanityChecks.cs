@@ -24,17 +24,29 @@ public sealed record SanityResult(string Mode, long Height, long Width, IReadOnl
 /// Maps are summed over channels; SSIM compares |map|, each scaled to [0, 1].</remarks>
 /// <example><code>
 /// var checks = new SanityChecks(model) { Seed = 1 };
-/// var r = checks.cascading((x, t) => new Saliency(model).attribute(x, t), x, Target.Classes(y), checks.layers_top_down());
+/// var r = checks.cascading((x, t) => new Saliency(model).attribute(x, t), x, Target.Classes(y), checks.layers_top_down(x));
 /// </code></example>
 public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
 {
     public long Seed { get; init; } = 0;
 
-    /// <summary>Names of the modules that own parameters directly, from the output back to the input (reverse
-    /// registration order, which is the forward order for the library's models).</summary>
-    public IReadOnlyList<string> layers_top_down() =>
-        model.named_modules().Where(m => m.name != "" && m.module.named_parameters(recurse: false).Any())
-            .Select(m => m.name).Reverse().ToList();
+    /// <summary>Names of the modules that own parameters directly, from the output back to the input: the order in
+    /// which they run on <paramref name="sample"/> (found with forward hooks), reversed. Modules that do not run
+    /// through <c>call()</c> are not seen; pass their names yourself.</summary>
+    public IReadOnlyList<string> layers_top_down(Tensor sample)
+    {
+        var order = new List<string>();
+        using (var hooks = new HookScope()) {
+            foreach (var (name, module) in model.named_modules())
+                if (name != "" && module.named_parameters(recurse: false).Any() && module is nn.Module<Tensor, Tensor> m)
+                    hooks.Add(m.register_forward_hook((_, _, y) => { if (!order.Contains(name)) order.Add(name); return y; }));
+            using var no = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            model.call(sample);
+        }
+        order.Reverse();
+        return order;
+    }
 
     public SanityResult cascading(Func<Tensor, Target, Tensor> attribute, Tensor inputs, Target target, IReadOnlyList<string> layers) =>
         run("cascading", attribute, inputs, target, layers, cascade: true);
@@ -50,9 +62,11 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
         foreach (var (l, m) in modules)
             if (!m.parameters().Any()) throw new ArgumentException($"SanityChecks: layer '{l}' has no parameters to randomise.");
         long h = inputs.shape[2], w = inputs.shape[3];
+        // Everything made here, including the copies of the weights, dies with this scope: results are plain arrays.
+        using var scope = torch.NewDisposeScope();
         var all = model.parameters().ToList();
         var saved = new List<Tensor>();
-        using (torch.no_grad()) foreach (var p in all) { var c = p.detach().clone(); c.DetachFromDisposeScope(); saved.Add(c); }
+        using (torch.no_grad()) foreach (var p in all) saved.Add(p.detach().clone());
         try {
             var original = maps_of(attribute, inputs, target, h, w);
             var steps = new List<SanityStep> { compare("none", original, original, h, w) };
@@ -65,7 +79,6 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
             return new SanityResult(mode, h, w, steps);
         } finally {
             restore(all, saved);
-            foreach (var s in saved) s.Dispose();
         }
     }
 
