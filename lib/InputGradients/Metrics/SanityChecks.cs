@@ -6,7 +6,15 @@ namespace InputGradients.Metrics;
 
 /// <summary>The maps after one randomisation step, and how alike they are to the maps of the trained model
 /// (one value per example).</summary>
-public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spearman, double[] SpearmanAbs, double[] Ssim);
+public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spearman, double[] SpearmanAbs, double[] Ssim)
+{
+    /// <summary>Mean of <see cref="SpearmanAbs"/> over the examples where it is defined (a constant map, e.g. all
+    /// zero after a ReLU, has no ranks); NaN when it is defined for none.</summary>
+    public double MeanSpearmanAbs => SpearmanAbs.Any(v => !double.IsNaN(v)) ? SpearmanAbs.Where(v => !double.IsNaN(v)).Average() : double.NaN;
+
+    /// <summary>Examples whose map (before or after randomisation) is constant, so that the correlation is undefined.</summary>
+    public int Undefined => SpearmanAbs.Count(double.IsNaN);
+}
 
 /// <summary>The original maps (step "none") followed by one step per randomised layer; maps are H×W, row-major.</summary>
 public sealed record SanityResult(string Mode, long Height, long Width, IReadOnlyList<SanityStep> Steps);
