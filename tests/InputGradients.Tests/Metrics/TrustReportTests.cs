@@ -11,8 +11,9 @@ public class TrustReportTests
         var (m, s) = FaithfulnessRow.Stats(new double[] { 1, 2, 3, 4 });
         Assert.Equal(2.5, m, 12);
         Assert.Equal(Math.Sqrt(5.0 / 3), s, 12);
-        var table = TrustReport.table(new[] { new FaithfulnessRow("x", new double[] { 1, 2, 3, 4 }, new double[] { 0.5 }, new double[] { 0.25, 0.75 }) });
+        var table = TrustReport.table(new[] { new FaithfulnessRow("x", new double[] { 1, 2, 3, 4 }, new double[] { 0.5 }, new double[] { 0.2, 0.6 }) });
         Assert.Contains("2.500 ± 1.291", table);
+        Assert.Contains("0.400 ± 0.283", table);
         Assert.Contains("0.500 ", table);          // one image: the value alone
         Assert.DoesNotContain("0.500 ±", table);
     }
