@@ -77,20 +77,27 @@ public static class TrustReport
         return grid;
     }
 
-    /// <summary>Mean over examples of Spearman (|map|) between the trained model's maps and those after each step.</summary>
+    /// <summary>Two small tables, one row per method and one column per randomisation step (the layer's last name):
+    /// the mean over examples of the Spearman rank correlation of |map| with the trained model's map, then of SSIM.</summary>
     public static string sanity_table(IReadOnlyList<(string method, SanityResult result)> results)
     {
-        var steps = results[0].result.Steps.Select(s => s.Randomized).ToList();
+        var steps = results[0].result.Steps.Skip(1).Select(s => s.Randomized.Split('.')[^1]).ToList();
         var sb = new StringBuilder();
-        sb.AppendLine("mean Spearman rank correlation of |map| with the trained model's map (SSIM in brackets), after randomising down to:");
-        sb.AppendLine($"{"method",-16} " + string.Join(" ", steps.Skip(1).Select(s => $"{Short(s),16}")));
+        var header = $"{"randomised to:",-16}" + string.Join("", steps.Select(s => $"{(s.Length > 7 ? s[..7] : s),8}"));
+        sb.AppendLine("Spearman rank correlation of |map| with the trained model's map (mean over images)");
+        sb.AppendLine(header);
         foreach (var (method, r) in results)
-            sb.AppendLine($"{method,-16} " + string.Join(" ", r.Steps.Skip(1).Select(s =>
-                string.Create(CultureInfo.InvariantCulture, $"{s.MeanSpearmanAbs,6:F2}{(s.Undefined > 0 ? "*" : " ")} ({s.Ssim.Average(),5:F2})").PadLeft(16))));
+            sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
+                string.Create(CultureInfo.InvariantCulture, $"{s.MeanSpearmanAbs,7:F2}{(s.Undefined > 0 ? "*" : " ")}"))));
         var undefined = results.Sum(r => r.result.Steps.Sum(s => s.Undefined));
         if (undefined > 0)
             sb.AppendLine($"* {undefined} map(s) constant (e.g. all zero after a ReLU): rank correlation undefined there, the mean is over the other images");
+        sb.AppendLine();
+        sb.AppendLine("SSIM of |map| with the trained model's map (mean over images)");
+        sb.AppendLine(header);
+        foreach (var (method, r) in results)
+            sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
+                string.Create(CultureInfo.InvariantCulture, $"{s.Ssim.Average(),7:F2} "))));
         return sb.ToString();
-        static string Short(string s) => s.Length > 16 ? s[^16..] : s;
     }
 }

@@ -28,7 +28,8 @@ public class TrustReportTests
         var all_nan = step with { SpearmanAbs = new[] { double.NaN, double.NaN } };
         Assert.True(double.IsNaN(all_nan.MeanSpearmanAbs));
         var text = TrustReport.sanity_table(new[] { ("m", new SanityResult("cascading", 1, 1, new[] { none, step })) });
-        Assert.Contains("0.40* ( 0.40)", text);
+        Assert.Contains("   0.40*", text);
+        Assert.Contains("   0.40 ", text);   // SSIM: mean of 0.2 and 0.6
         Assert.Contains("* 1 map(s) constant", text);
     }
 }
