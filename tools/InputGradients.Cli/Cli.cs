@@ -56,6 +56,8 @@ public static class Cli
         root.Add(classvis);
 
         root.Add(StyleCommand.Create(console, live));
+        root.Add(TrustCommands.Sanity(o, console, live));
+        root.Add(TrustCommands.Faithfulness(o, console, live));
         root.Add(RuntimeCommand.Create(console));
         var config = new InvocationConfiguration { Output = new AnsiWriter(console), Error = new AnsiWriter(console) };
         return root.Parse(args).Invoke(config);

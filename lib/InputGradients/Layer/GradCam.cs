@@ -15,40 +15,14 @@ namespace InputGradients.Layer;
 /// using var small = gradcam.attribute(x, Target.Classes(y));    // N×1×h×w, the layer's resolution
 /// using var heat  = gradcam.cam(x, Target.Classes(y));          // N×1×H×W, bilinear to the input, in [0, 1]
 /// </code></example>
-public class GradCam(nn.Module<Tensor, Tensor> model, string layer) : ILayerAttribution
+public class GradCam(nn.Module<Tensor, Tensor> model, string layer) : BaseCam(model, layer)
 {
-    protected nn.Module<Tensor, Tensor> Model { get; } = model;
-    public string Layer { get; } = layer;
-
-    /// <summary>Apply ReLU to the weighted sum (the paper's Grad-CAM; Captum's LayerGradCam defaults to false).</summary>
-    public bool ReluAttributions { get; init; } = true;
-
     /// <summary>Channel weights N×K×1×1 from the activations A and gradients ∂score/∂A (both N×K×h×w).</summary>
     protected virtual Tensor get_cam_weights(Tensor activations, Tensor gradients) =>
         gradients.mean(new long[] { 2, 3 }, keepdim: true);
 
-    /// <summary>The class activation map at the layer's resolution: N×1×h×w.</summary>
-    public Tensor attribute(Tensor inputs, Target target)
-    {
-        Gradients.check_batch(inputs, GetType().Name);
-        using var guard = new ModelGuard(Model);
-        using var scope = torch.NewDisposeScope();
-        var (a, g, _) = LayerGradients.compute(Model, inputs, Layer, target);
-        LayerGradients.check_maps(a, Layer, GetType().Name);
-        var w = get_cam_weights(a, g);
-        var cam = (w * a).sum(1, keepdim: true);
-        if (ReluAttributions) cam = nn.functional.relu(cam);
-        return cam.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The map upsampled (bilinear) to the input's H×W and scaled to [0, 1] per example: N×1×H×W.</summary>
-    public Tensor cam(Tensor inputs, Target target)
-    {
-        using var scope = torch.NewDisposeScope();
-        var small = attribute(inputs, target);
-        var big = LayerAttribution.interpolate(small, inputs.shape[^2], inputs.shape[^1]);
-        return LayerAttribution.normalize_per_example(big).MoveToOuterDisposeScope();
-    }
+    protected sealed override Tensor get_cam_weights(Tensor inputs, Target target, Tensor activations, Tensor? gradients) =>
+        get_cam_weights(activations, gradients!);
 }
 
 /// <summary>

@@ -25,6 +25,7 @@ public class VsCodeKernelTests
         ["Q3-depth.ipynb"] = ["text/latex", "plotly"],
         ["Q6-0-models.ipynb"] = ["image/png"],
         ["Q6-A-network-visualization.ipynb"] = ["image/png"],
+        ["Q6-A-optional-trust.ipynb"] = ["image/png"],
         ["Q6-B-style-transfer.ipynb"] = ["image/png"],
     };
 
