@@ -1,3 +1,4 @@
+using InputGradients.Experiments;
 using InputGradients.Attribution;
 using InputGradients.Core;
 using InputGradients.Layer;
@@ -184,7 +185,7 @@ public static class Methods
             double lr = r.Lr ?? m.Kind switch { ModelKind.Resnet18 => 10 * ResNet18Backbone.InputScale, ModelKind.Fashion => 1, _ => 10 };
             console.MarkupLineInterpolated($"fooling [bold]{path}[/] towards {description}, step length {lr}");
             var result = ProgressBar.Run(console, live, "fooling", r.Steps, done =>
-                FoolingImage.make(input, index, module, lr, r.Steps, new ProgressBar.Sync<FoolingProgress>(p => done(p.Iteration))));
+                FoolingImage.make(input, index, module, lr, r.Steps, new ProgressReport<FoolingProgress>(p => done(p.Iteration))));
             using (result)
             {
                 var what = m.HasClasses ? $"'{m.Classes![(int)result.Predicted]}'" : $"channel {result.Predicted}";
@@ -226,7 +227,7 @@ public static class Methods
         var o = Settings(m, r);
         console.MarkupLineInterpolated($"class visualisation of {description}: {r.Steps} steps, seed {r.Seed}");
         using var result = ProgressBar.Run(console, live, "visualising", r.Steps, done =>
-            ClassVisualization.create(target, m.Net, o with { Progress = new ProgressBar.Sync<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
+            ClassVisualization.create(target, m.Net, o with { Progress = new ProgressReport<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
         using var image = m.ToImage(result.Image);
         string file = Path.Combine(r.Out, $"classvis.{r.Model.ToString().ToLowerInvariant()}.{tag}.png");
         Save(r, (image, file));
