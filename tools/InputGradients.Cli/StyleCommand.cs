@@ -105,10 +105,7 @@ public static class StyleCommand
     /// a margin: <paramref name="cropFrame"/> drops 4% at each edge first.</summary>
     static Tensor Load(ResNet18Backbone net, string path, int size, bool cropFrame = false)
     {
-        Tensor image;
-        try { image = ImageIO.Load(path, PixelScale.Byte); }
-        catch (FileNotFoundException) { throw new CliException($"image file not found: {path}"); }
-        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        var image = CliModel.Read(path, PixelScale.Byte);
         using var scope = NewDisposeScope();
         using (image)
         {

@@ -63,18 +63,7 @@ public static class Neighbours
     {
         if (rgb0to255.dim() != 4 || rgb0to255.shape[1] != 3)
             throw new ArgumentException($"Embed expects RGB images (N,3,H,W) on 0-255, got [{string.Join(", ", rgb0to255.shape)}].", nameof(rgb0to255));
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        int n = (int)rgb0to255.shape[0];
-        var parts = new List<Tensor>();
-        for (int i = 0; i < n; i += batchSize)
-        {
-            int len = Math.Min(batchSize, n - i);
-            parts.Add(net.call(net.Preprocess(rgb0to255.narrow(0, i, len))));
-            progress?.Report((i + len, n));
-        }
-        return cat(parts, 0).MoveToOuterDisposeScope();
+        return Batched.Map(rgb0to255, batchSize, batch => net.call(net.Preprocess(batch)), progress);
     }
 
     /// <summary>

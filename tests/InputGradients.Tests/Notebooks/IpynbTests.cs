@@ -64,17 +64,25 @@ public class IpynbTests
         Assert.All(ids, id => Assert.True(Ipynb.IsValidId(id), id));
     }
 
-    [Theory]
-    [InlineData("[1, 2]", "nb.ipynb: not a notebook (no \"cells\" array)")]
-    [InlineData("{\"cells\": {}}", "nb.ipynb: not a notebook (no \"cells\" array)")]
-    [InlineData("{\"cells\": [3]}", "nb.ipynb: cell 1 is not an object")]
-    [InlineData("{\"cells\": [{\"source\": \"x\"}]}", "nb.ipynb: cell 1 has no \"cell_type\" string")]
-    [InlineData("{\"cells\": [{\"cell_type\": \"code\", \"id\": 7}]}", "nb.ipynb: cell 1: \"id\" is not a string")]
-    [InlineData("{\"cells\": [{\"cell_type\": \"code\", \"source\": [\"a\", 1]}]}", "nb.ipynb: cell 1: \"source\" is neither a string nor a list of strings")]
-    [InlineData("{\"cells\": [{\"cell_type\": \"code\", \"execution_count\": \"1\"}]}", "nb.ipynb: cell 1: \"execution_count\" is not a whole number")]
-    [InlineData("{\"cells\": [{\"cell_type\": \"code\", \"outputs\": [{\"text\": \"x\"}]}]}", "nb.ipynb: cell 1: an output is not an object with an \"output_type\" string")]
-    public void Refuses_what_is_not_a_notebook_with_one_line_naming_the_file(string json, string message) =>
-        Assert.Equal(message, Assert.Throws<InvalidDataException>(() => Parse(json)).Message);
+    /// <summary>Files that are JSON but not notebooks, and the one line each gets.</summary>
+    static readonly (string Json, string Message)[] NotNotebooks =
+    [
+        ("[1, 2]", "not a notebook (no \"cells\" array)"),
+        ("{\"cells\": {}}", "not a notebook (no \"cells\" array)"),
+        ("{\"cells\": [3]}", "cell 1 is not an object"),
+        ("{\"cells\": [{\"source\": \"x\"}]}", "cell 1 has no \"cell_type\" string"),
+        ("{\"cells\": [{\"cell_type\": \"code\", \"id\": 7}]}", "cell 1: \"id\" is not a string"),
+        ("{\"cells\": [{\"cell_type\": \"code\", \"source\": [\"a\", 1]}]}", "cell 1: \"source\" is neither a string nor a list of strings"),
+        ("{\"cells\": [{\"cell_type\": \"code\", \"execution_count\": \"1\"}]}", "cell 1: \"execution_count\" is not a whole number"),
+        ("{\"cells\": [{\"cell_type\": \"code\", \"outputs\": [{\"text\": \"x\"}]}]}", "cell 1: an output is not an object with an \"output_type\" string"),
+    ];
+
+    [Fact]
+    public void Refuses_what_is_not_a_notebook_with_one_line_naming_the_file()
+    {
+        foreach (var (json, message) in NotNotebooks)
+            Assert.Equal("nb.ipynb: " + message, Assert.Throws<InvalidDataException>(() => Parse(json)).Message);
+    }
 
     [Fact]
     public void Bad_JSON_and_deep_nesting_give_one_clean_line()
