@@ -24,7 +24,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 int rounds = IntArg("--rounds", quick ? 1 : 3);
 int threads = IntArg("--threads", 2);
-string root = FindRoot();
+string root = InputGradients.Shared.RepositoryRoot.TryFind(InputGradients.Shared.RepositoryRoot.Marker, AppContext.BaseDirectory) ?? Directory.GetCurrentDirectory();
 string outPath = StringArg("--out", Path.Combine(root, "bench", "results", quick ? "quick.md" : "latest.md"));
 string loadAtStart = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 string python = Environment.GetEnvironmentVariable("BENCH_PYTHON") ?? "/usr/bin/python3";
@@ -63,8 +63,8 @@ double[] mean = net.MeanBgr.Select(v => (double)v).ToArray();
 double[] low = mean.Select(m => -m).ToArray(), high = mean.Select(m => 255 - m).ToArray();
 var visOptions = new ClassVisualizationOptions { Iterations = visSteps, ShowEvery = 0 }.for_input_scale(ResNet18Backbone.InputScale) with { ClampLow = low, ClampHigh = high };
 
-// Style transfer: the CLI's layers, weights normalised by each target's energy (see tools/InputGradients.Cli).
-var styleOptions = StyleWeights(net, content, style, styleSteps);
+// Style transfer: the CLI's layers and weights, normalised by each target's energy (the library's EnergyWeights).
+var styleOptions = EnergyWeights.Options(net, content, style) with { Iterations = styleSteps, FrameAt = [] };
 
 var tmp = Directory.CreateTempSubdirectory("inputgrad-bench-");
 var inputs = new JsonObject
@@ -359,33 +359,6 @@ string StringArg(string name, string fallback)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-}
-
-static string FindRoot()
-{
-    for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        if (File.Exists(Path.Combine(d.FullName, "Notebooks.sln"))) return d.FullName;
-    return Directory.GetCurrentDirectory();
-}
-
-// The CLI's `style` defaults (tools/InputGradients.Cli/StyleCommand.cs): every term divided by its target's energy,
-// then weighted content 1, style 1000 (each layer), total variation 1.
-static StyleTransferOptions StyleWeights(ResNet18Backbone net, Tensor content, Tensor style, int steps)
-{
-    string contentLayer = "layer2";
-    string[] styleLayers = ["stem.relu", "layer1", "layer2", "layer3"];
-    using var scope = NewDisposeScope();
-    using var _ = no_grad();
-    var p = net.forward_features(content, contentLayer)[contentLayer];
-    var taps = net.forward_features(style, styleLayers);
-    double contentWeight = 1.0 / p.pow(2).sum().item<float>();
-    var styleWeights = styleLayers.Select(l => 1000.0 / StyleLosses.gram_matrix(taps[l]).pow(2).sum().item<float>()).ToArray();
-    double tvWeight = 1.0 / StyleLosses.tv_loss(content, 1.0).item<float>();
-    return new StyleTransferOptions
-    {
-        ContentLayer = contentLayer, ContentWeight = contentWeight, StyleLayers = styleLayers, StyleWeights = styleWeights,
-        TvWeight = tvWeight, Iterations = steps, FrameAt = [],
-    };
 }
 
 /// <summary>The float32 peak assumed for this machine: cores x clock x SIMD lanes x 2 (a fused multiply-add) x FMA units.</summary>

@@ -60,6 +60,20 @@ public class NotebookDocumentTests
     }
 
     [Fact]
+    public void Merge_gives_an_id_to_a_source_cell_without_one_and_the_same_id_every_run()
+    {
+        var source = RecordedSource;
+        Assert.Null(NotebookDocument.Cells(source)[0]!["id"]);
+        var first = NotebookDocument.Merge(source, Recorded, "nuget-install.ipynb");
+        var again = NotebookDocument.Merge(source, Recorded, "nuget-install.ipynb");
+        var id = (string?)NotebookDocument.Cells(first)[0]!["id"];
+        Assert.Matches("^[A-Za-z0-9_-]{1,64}$", id);
+        Assert.Equal(id, (string?)NotebookDocument.Cells(again)[0]!["id"]);
+        Assert.True((int?)first["nbformat_minor"] >= 5);
+        Assert.Null(NotebookDocument.Cells(source)[0]!["id"]);   // the source is not touched
+    }
+
+    [Fact]
     public void Merge_rejects_an_output_whose_cells_do_not_match_the_source()
     {
         var source = RecordedSource;

@@ -73,7 +73,7 @@ public sealed class SubmissionPdfTests(FixturePdf fixture) : IClassFixture<Fixtu
 /// <summary>Builds the fixture notebook's PDF once for all the checks.</summary>
 public sealed class FixturePdf : IAsyncLifetime
 {
-    internal static readonly string Root = FindRoot();
+    internal static readonly string Root = InputGradients.Shared.RepositoryRoot.Find();
     public string Dir { get; } = Directory.CreateTempSubdirectory("submission-test-").FullName;
     public string Pdf { get; private set; } = "";
 
@@ -110,13 +110,6 @@ public sealed class FixturePdf : IAsyncLifetime
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, $"{tool} failed: {error}");
         return output;
-    }
-
-    static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Notebooks.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("repository root not found");
     }
 
     /// <summary>A notebook as dotnet repl writes it: markdown with maths, code, a PNG and a Plotly chart.</summary>

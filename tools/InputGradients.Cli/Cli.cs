@@ -25,15 +25,13 @@ public static class Cli
             "inputgrad: what a network looks at (attribution maps), what it can be made to see (fooling images, class " +
             "visualisation), and neural style transfer, on image files. Writes PNG files.");
 
-        foreach (var (name, description) in Methods.Attributions)
+        foreach (var method in Methods.Attributions)
         {
-            var cmd = new Command(name, description) { o.Images };
+            var cmd = new Command(method.Name, method.Description) { o.Images };
             o.AddModelOptions(cmd);
             o.AddTargetOptions(cmd);
-            if (name == "ig") cmd.Add(o.Steps(50, Limits.MaxIgSteps, "Integration steps (Gauss-Legendre)."));
-            if (name == "smoothgrad") { cmd.Add(o.Samples); cmd.Add(o.Noise); }
-            if (name is "gradcam" or "guided-gradcam") cmd.Add(o.CamLayer);
-            cmd.SetAction(parse => Guard(console, () => Methods.Attribute(name, o.Read(parse), console, live)));
+            foreach (var option in method.Options(o)) cmd.Add(option);
+            cmd.SetAction(parse => Guard(console, () => Methods.Attribute(method, o.Read(parse), console, live)));
             root.Add(cmd);
         }
 

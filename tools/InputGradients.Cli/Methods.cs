@@ -1,3 +1,5 @@
+using System.CommandLine;
+using InputGradients.Experiments;
 using InputGradients.Attribution;
 using InputGradients.Core;
 using InputGradients.Layer;
@@ -12,15 +14,43 @@ namespace InputGradients.Cli;
 /// <summary>What each image command does: load, choose the target, run the library method, write PNGs.</summary>
 public static class Methods
 {
-    public static readonly (string Name, string Description)[] Attributions =
+    /// <summary>
+    /// The attribution commands, one row each: name, help, the options it adds to the shared model and target options,
+    /// and what it computes. A new method is one more row (the command line and the output files follow from it).
+    /// </summary>
+    internal static readonly AttributionMethod[] Attributions =
     [
-        ("saliency", "Saliency map (Simonyan et al. 2014): max over colour channels of |d score / d pixel|."),
-        ("ig", "Integrated Gradients (Sundararajan et al. 2017) from the zero baseline of the network input (the mean image); shows |sum over channels|."),
-        ("smoothgrad", "SmoothGrad (Smilkov et al. 2017): saliency averaged over noisy copies of the image."),
-        ("guided", "Guided backpropagation (Springenberg et al. 2015) through every ReLU; the map is the RGB gradient image."),
-        ("gradcam", "Grad-CAM (Selvaraju et al. 2017) at --cam-layer, upsampled to the image."),
-        ("guided-gradcam", "Guided Grad-CAM: guided backpropagation times Grad-CAM."),
+        new("saliency", "Saliency map (Simonyan et al. 2014): max over colour channels of |d score / d pixel|.",
+            _ => [], a => new(Saliency.compute_saliency_maps(a.Input, a.Target, a.Model.Net)[0])),
+        new("ig", "Integrated Gradients (Sundararajan et al. 2017) from the zero baseline of the network input (the mean image); shows |sum over channels|.",
+            o => [o.Steps(50, Limits.MaxIgSteps, "Integration steps (Gauss-Legendre).")], a =>
+            {
+                var ig = new IntegratedGradients(a.Model.Net, new IntegratedGradientsOptions(Steps: a.Request.Steps, InternalBatchSize: 10));
+                return new(ProgressBar.Run(a.Console, a.Live, $"integrated gradients ({a.Request.Steps} steps)", 1, done =>
+                {
+                    var attribution = ig.attribute(a.Input, a.Target);
+                    done(1);
+                    return attribution;
+                })[0].sum([0L]).abs());
+            }),
+        new("smoothgrad", "SmoothGrad (Smilkov et al. 2017): saliency averaged over noisy copies of the image.",
+            o => [o.Samples, o.Noise], a => new(ProgressBar.Run(a.Console, a.Live, $"smoothgrad ({a.Request.Samples} samples)", a.Request.Samples, done =>
+            {
+                int n = 0;
+                var sg = new SmoothGrad(new Counting(new Saliency(a.Model.Net), () => done(++n))) { Samples = a.Request.Samples, NoiseLevel = a.Request.Noise, Seed = a.Request.Seed };
+                return sg.attribute(a.Input, a.Target);
+            })[0].amax([0]))),
+        new("guided", "Guided backpropagation (Springenberg et al. 2015) through every ReLU; the map is the RGB gradient image.",
+            _ => [], a => Guided(a, a.Model.GradientToImage(new GuidedBackprop(a.Model.Net).attribute(a.Input, a.Target)))),
+        new("gradcam", "Grad-CAM (Selvaraju et al. 2017) at --cam-layer, upsampled to the image.",
+            o => [o.CamLayer], a => new(new GradCam(a.Model.Net, a.CamLayer).cam(a.Input, a.Target)[0, 0], Clip: false)),
+        new("guided-gradcam", "Guided Grad-CAM: guided backpropagation times Grad-CAM.",
+            o => [o.CamLayer], a => Guided(a, a.Model.GradientToImage(new GuidedGradCam(a.Model.Net, a.CamLayer).attribute(a.Input, a.Target)))),
     ];
+
+    /// <summary>The guided methods show the RGB gradient image; the overlay uses its largest channel magnitude.</summary>
+    static AttributionMap Guided(AttributionRun a, Tensor gradient) =>
+        new(gradient[0].abs().amax([0]), Picture: GuidedBackprop.to_image(gradient)[0].permute(2, 0, 1));
 
     static CliModel Open(Request r, IAnsiConsole console)
     {
@@ -99,7 +129,7 @@ public static class Methods
         foreach (var f in files) console.MarkupLineInterpolated($"  wrote [green]{f}[/]");
     }
 
-    public static int Attribute(string method, Request r, IAnsiConsole console, bool live)
+    internal static int Attribute(AttributionMethod method, Request r, IAnsiConsole console, bool live)
     {
         OutputGuard.CheckFolder(r.Out, r.Inputs);
         CheckImages(r.Images);
@@ -110,57 +140,12 @@ public static class Methods
             using var scope = NewDisposeScope();
             var (image, input) = m.LoadImage(path);
             var (target, description, tag) = Choose(m, r, input);
-            console.MarkupLineInterpolated($"{method} of [bold]{path}[/]: {description}");
-            Tensor map;            // H×W, any scale: what the map PNG and the overlay show
-            Tensor? picture = null; // C×H×W in [0, 1]: for the guided methods, the map PNG is this RGB gradient image
-            bool clip = true;
-            switch (method)
-            {
-                case "saliency":
-                    map = Saliency.compute_saliency_maps(input, target, m.Net)[0];
-                    break;
-                case "ig":
-                    var ig = new IntegratedGradients(m.Net, new IntegratedGradientsOptions(Steps: r.Steps, InternalBatchSize: 10));
-                    map = ProgressBar.Run(console, live, $"integrated gradients ({r.Steps} steps)", 1, done =>
-                    {
-                        var a = ig.attribute(input, target);
-                        done(1);
-                        return a;
-                    })[0].sum([0L]).abs();
-                    break;
-                case "smoothgrad":
-                    map = ProgressBar.Run(console, live, $"smoothgrad ({r.Samples} samples)", r.Samples, done =>
-                    {
-                        int n = 0;
-                        var sg = new SmoothGrad(new Counting(new Saliency(m.Net), () => done(++n))) { Samples = r.Samples, NoiseLevel = r.Noise, Seed = r.Seed };
-                        return sg.attribute(input, target);
-                    })[0].amax([0]);
-                    break;
-                case "guided":
-                {
-                    var gb = m.GradientToImage(new GuidedBackprop(m.Net).attribute(input, target));
-                    picture = GuidedBackprop.to_image(gb)[0].permute(2, 0, 1);
-                    map = gb[0].abs().amax([0]);
-                    break;
-                }
-                case "gradcam":
-                    map = new GradCam(m.Net, camLayer).cam(input, target)[0, 0];
-                    clip = false;
-                    description += $", Grad-CAM at {camLayer}";
-                    break;
-                case "guided-gradcam":
-                {
-                    var ggc = m.GradientToImage(new GuidedGradCam(m.Net, camLayer).attribute(input, target));
-                    picture = GuidedBackprop.to_image(ggc)[0].permute(2, 0, 1);
-                    map = ggc[0].abs().amax([0]);
-                    break;
-                }
-                default: throw new CliException($"unknown method {method}");
-            }
-            var unit = Render.Normalize(map, clip);
-            string mapFile = Path.Combine(r.Out, $"{Stem(path)}.{method}.{tag}.png");
-            string overlayFile = Path.Combine(r.Out, $"{Stem(path)}.{method}.{tag}.overlay.png");
-            Save(r, (picture ?? Render.Colour(unit), mapFile), (Render.Overlay(image, unit), overlayFile));
+            console.MarkupLineInterpolated($"{method.Name} of [bold]{path}[/]: {description}");
+            var result = method.Compute(new AttributionRun(m, r, input, target, camLayer, console, live));
+            var unit = Render.Normalize(result.Map, result.Clip);
+            string mapFile = Path.Combine(r.Out, $"{Stem(path)}.{method.Name}.{tag}.png");
+            string overlayFile = Path.Combine(r.Out, $"{Stem(path)}.{method.Name}.{tag}.overlay.png");
+            Save(r, (result.Picture ?? Render.Colour(unit), mapFile), (Render.Overlay(image, unit), overlayFile));
             Wrote(console, mapFile, overlayFile);
         }
         return 0;
@@ -184,7 +169,7 @@ public static class Methods
             double lr = r.Lr ?? m.Kind switch { ModelKind.Resnet18 => 10 * ResNet18Backbone.InputScale, ModelKind.Fashion => 1, _ => 10 };
             console.MarkupLineInterpolated($"fooling [bold]{path}[/] towards {description}, step length {lr}");
             var result = ProgressBar.Run(console, live, "fooling", r.Steps, done =>
-                FoolingImage.make(input, index, module, lr, r.Steps, new ProgressBar.Sync<FoolingProgress>(p => done(p.Iteration))));
+                FoolingImage.make(input, index, module, lr, r.Steps, new ProgressReport<FoolingProgress>(p => done(p.Iteration))));
             using (result)
             {
                 var what = m.HasClasses ? $"'{m.Classes![(int)result.Predicted]}'" : $"channel {result.Predicted}";
@@ -226,7 +211,7 @@ public static class Methods
         var o = Settings(m, r);
         console.MarkupLineInterpolated($"class visualisation of {description}: {r.Steps} steps, seed {r.Seed}");
         using var result = ProgressBar.Run(console, live, "visualising", r.Steps, done =>
-            ClassVisualization.create(target, m.Net, o with { Progress = new ProgressBar.Sync<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
+            ClassVisualization.create(target, m.Net, o with { Progress = new ProgressReport<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
         using var image = m.ToImage(result.Image);
         string file = Path.Combine(r.Out, $"classvis.{r.Model.ToString().ToLowerInvariant()}.{tag}.png");
         Save(r, (image, file));
@@ -282,3 +267,15 @@ public static class Methods
         }
     }
 }
+
+/// <summary>One attribution command: its name, its help, the options it adds, and the map it computes.</summary>
+internal sealed record AttributionMethod(string Name, string Description, Func<Options, Option[]> Options, Func<AttributionRun, AttributionMap> Compute);
+
+/// <summary>What a method works on: the loaded model, the request, one preprocessed image and the chosen target.</summary>
+internal sealed record AttributionRun(CliModel Model, Request Request, Tensor Input, Target Target, string CamLayer, IAnsiConsole Console, bool Live);
+
+/// <summary>
+/// What a method draws: <paramref name="Map"/> (H×W, any scale) for the overlay and, unless <paramref name="Picture"/>
+/// (C×H×W in [0, 1]) is given, for the map PNG; <paramref name="Clip"/>: scaled to its 99th percentile.
+/// </summary>
+internal sealed record AttributionMap(Tensor Map, Tensor? Picture = null, bool Clip = true);

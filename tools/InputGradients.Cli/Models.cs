@@ -102,13 +102,18 @@ public sealed class CliModel : IDisposable
         }
     }
 
+    /// <summary>An image file as a C×H×W tensor; a missing or unreadable file is the user's mistake (one line).</summary>
+    internal static Tensor Read(string path, PixelScale scale)
+    {
+        try { return ImageIO.Load(path, scale); }
+        catch (FileNotFoundException) { throw new CliException($"image file not found: {path}"); }
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
+    }
+
     /// <summary>An image file → (RGB 0-1 image at the network's size, network input 1×C×H×W).</summary>
     public (Tensor Image, Tensor Input) LoadImage(string path)
     {
-        Tensor image;
-        try { image = ImageIO.Load(path, PixelScale.Unit); }
-        catch (FileNotFoundException) { throw new CliException($"image file not found: {path}"); }
-        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        var image = Read(path, PixelScale.Unit);
         using var scope = NewDisposeScope();
         using (image)
         {

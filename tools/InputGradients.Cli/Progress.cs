@@ -32,10 +32,4 @@ public static class ProgressBar
         console.WriteLine($"{description}: done");
         return r;
     }
-
-    /// <summary>An <see cref="IProgress{T}"/> that reports synchronously (the library reports from the calling thread).</summary>
-    public sealed class Sync<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -1,3 +1,4 @@
+using InputGradients.Experiments;
 using System.CommandLine;
 using InputGradients.Imaging;
 using InputGradients.Models.ImageNet;
@@ -11,15 +12,14 @@ namespace InputGradients.Cli;
 /// <summary>
 /// <c>inputgrad style CONTENT STYLE -o out.png</c>: Gatys et al.'s style transfer on the ImageNet ResNet-18 backbone.
 /// Defaults (chosen by looking at the results on data/images with data/styles): content at <c>layer2</c>, style Gram
-/// matrices at <c>stem.relu, layer1, layer2, layer3</c>, L-BFGS from the content image. Each loss term is divided by
-/// its target's energy (Σ P² for the content, Σ A² for each Gram matrix, the content image's Σ (Δx)² for the total
-/// variation), so the weights say how much each term counts relative to the others and work at any image size.
+/// matrices at <c>stem.relu, layer1, layer2, layer3</c>, L-BFGS from the content image, weights normalised by each
+/// target's energy (<see cref="EnergyWeights"/>, shared with the bench).
 /// </summary>
 public static class StyleCommand
 {
-    public const string ContentLayer = "layer2";
-    public static readonly string[] StyleLayers = ["stem.relu", "layer1", "layer2", "layer3"];
-    public const double ContentWeight = 1, StyleWeight = 1000, TvWeight = 1;
+    const string ContentLayer = EnergyWeights.ContentLayer;
+    static readonly IReadOnlyList<string> StyleLayers = EnergyWeights.StyleLayers;
+    const double ContentWeight = EnergyWeights.ContentWeight, StyleWeight = EnergyWeights.StyleWeight, TvWeight = EnergyWeights.TvWeight;
 
     public static Command Create(IAnsiConsole console, bool live)
     {
@@ -81,7 +81,7 @@ public static class StyleCommand
         var lo = tensor(mean.Select(m => (float)-m).ToArray()).view(1, 3, 1, 1);
         var hi = tensor(mean.Select(m => (float)(255 - m)).ToArray()).view(1, 3, 1, 1);
 
-        var options = Weights(net, contentImage, styleImage, contentLayer, styleLayers, cw, sw, tw) with
+        var options = EnergyWeights.Options(net, contentImage, styleImage, contentLayer, styleLayers, cw, sw, tw) with
         {
             Iterations = steps, Optimizer = optimizer, LearningRate = optimizer == StyleOptimizer.LBFGS ? 1.0 : 3.0,
             ClampUntil = optimizer == StyleOptimizer.LBFGS ? int.MaxValue : 190, FrameAt = [],
@@ -89,7 +89,7 @@ public static class StyleCommand
         var layersText = string.Join(", ", styleLayers);
         console.MarkupLineInterpolated($"style transfer: [bold]{contentPath}[/] in the style of [bold]{stylePath}[/], {contentImage.shape[3]}x{contentImage.shape[2]} px, {steps} {optimizer} iterations; content {contentLayer}, style {layersText}");
         var result = ProgressBar.Run(console, live, "style transfer", steps, done =>
-            new StyleTransfer(net, lo, hi).run(contentImage, styleImage, options, new ProgressBar.Sync<StyleProgress>(p => done(p.Iteration))));
+            new StyleTransfer(net, lo, hi).run(contentImage, styleImage, options, new ProgressReport<StyleProgress>(p => done(p.Iteration))));
         using (result)
         {
             var last = result.History[^1];
@@ -105,10 +105,7 @@ public static class StyleCommand
     /// a margin: <paramref name="cropFrame"/> drops 4% at each edge first.</summary>
     static Tensor Load(ResNet18Backbone net, string path, int size, bool cropFrame = false)
     {
-        Tensor image;
-        try { image = ImageIO.Load(path, PixelScale.Byte); }
-        catch (FileNotFoundException) { throw new CliException($"image file not found: {path}"); }
-        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        var image = CliModel.Read(path, PixelScale.Byte);
         using var scope = NewDisposeScope();
         using (image)
         {
@@ -121,23 +118,5 @@ public static class StyleCommand
             var resized = Transforms.Resize(x.contiguous(), size);
             return net.Preprocess(resized.unsqueeze(0)).MoveToOuterDisposeScope();
         }
-    }
-
-    /// <summary>Options with each term divided by its target's energy (see the class summary).</summary>
-    public static StyleTransferOptions Weights(ResNet18Backbone net, Tensor content, Tensor style, string contentLayer, string[] styleLayers,
-        double cw, double sw, double tw)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var p = net.forward_features(content, contentLayer)[contentLayer];
-        var taps = net.forward_features(style, styleLayers);
-        double Energy(Tensor t) => Math.Max(t.pow(2).sum().item<float>(), 1e-12);
-        var tvContent = StyleLosses.tv_loss(content, 1.0).item<float>();
-        return new StyleTransferOptions
-        {
-            ContentLayer = contentLayer, ContentWeight = cw / Energy(p),
-            StyleLayers = styleLayers, StyleWeights = styleLayers.Select(l => sw / Energy(StyleLosses.gram_matrix(taps[l]))).ToArray(),
-            TvWeight = tw / Math.Max(tvContent, 1e-12),
-        };
     }
 }

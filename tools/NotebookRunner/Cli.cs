@@ -43,6 +43,11 @@ public static class Cli
         root.SetAction((parse, token) => RunAsync(
             parse.GetValue(names) ?? [], parse.GetValue(outOption)!, parse.GetValue(timeoutOption),
             parse.GetValue(dirOption)!, interactive ?? (!parse.GetValue(plainOption) && IsInteractive(console)), console, token));
+        // The one command that writes source notebooks, and only their ids: run after editing or merging notebooks.
+        var idFiles = new Argument<string[]>("notebooks") { Description = "Notebooks (.ipynb) to give cell ids.", Arity = ArgumentArity.OneOrMore };
+        var ids = new Command("ids", "Adds an nbformat 4.5 id to every cell that lacks one, in place; ids already there are kept.") { idFiles };
+        ids.SetAction(parse => AddIds(parse.GetValue(idFiles)!, console));
+        root.Subcommands.Add(ids);
         var config = new InvocationConfiguration { Output = new AnsiWriter(console), Error = new AnsiWriter(console) };
         return await root.Parse(args).InvokeAsync(config, cancel);
     }
@@ -118,6 +123,28 @@ public static class Cli
         int passed = results.Count(r => r.Passed), failed = results.Count - passed;
         console.WriteLine(SummaryLine(passed, failed));
         return failed == 0 ? 0 : 1;
+    }
+
+    static int AddIds(string[] paths, IAnsiConsole console)
+    {
+        foreach (var path in paths)
+        {
+            try
+            {
+                var nb = NotebookDocument.Load(path);
+                int minor = nb["nbformat_minor"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out int m) ? m : 0;
+                int added = InputGradients.Shared.Ipynb.AddMissingIds(nb, Path.GetFileName(path));
+                if (added > 0 || minor < InputGradients.Shared.Ipynb.IdsSinceMinor)
+                    NotebookDocument.WriteAtomically(path, NotebookDocument.Serialize(nb));
+                console.WriteLine($"{Show(path)}: {added} id(s) added");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                console.MarkupLineInterpolated($"[red]nbrun ids: {e.Message}[/]");
+                return 2;
+            }
+        }
+        return 0;
     }
 
     /// <summary>Relative to the current folder when inside it, else absolute.</summary>

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using InputGradients.Shared;
 
 namespace NotebookRunner;
 
@@ -13,41 +14,18 @@ public sealed record CellFailure(int Index, string? CellId, string FirstLine, st
         $"cell {Index}{(CellId is null ? "" : $" [id {CellId}]")} `{FirstLine}`: {Error}";
 }
 
-/// <summary>Reading, merging and cleaning .ipynb (nbformat 4) documents as JSON trees.</summary>
+/// <summary>Merging and cleaning .ipynb documents for nbrun; reading and writing them is <see cref="Ipynb"/>'s.</summary>
 public static partial class NotebookDocument
 {
-    static readonly JsonSerializerOptions Indented = new()
-    {
-        WriteIndented = true,
-        IndentSize = 1,
-        // Readable diffs: keep quotes, '<' and non-ASCII text as they are (the file is not embedded in HTML).
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    public static JsonObject Load(string path) => Ipynb.Load(path);
 
-    public static JsonObject Load(string path)
-    {
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
-        }
-        if (node is not JsonObject nb || nb["cells"] is not JsonArray)
-            throw new InvalidDataException($"{path}: not a notebook (no \"cells\" array)");
-        return nb;
-    }
+    public static string Serialize(JsonObject nb) => Ipynb.Serialize(nb);
 
-    public static string Serialize(JsonObject nb) => nb.ToJsonString(Indented) + "\n";
+    public static JsonArray Cells(JsonObject nb) => Ipynb.Cells(nb);
 
-    public static JsonArray Cells(JsonObject nb) => (JsonArray)nb["cells"]!;
+    public static string CellType(JsonNode cell) => Ipynb.CellType(cell);
 
-    public static string CellType(JsonNode cell) => cell["cell_type"]?.GetValue<string>() ?? "";
-
-    /// <summary>A cell's source as one string (nbformat allows a string or a list of lines).</summary>
-    public static string Source(JsonNode cell) => JoinText(cell["source"]);
+    public static string Source(JsonNode cell) => Ipynb.Source(cell);
 
     public static string FirstLine(JsonNode cell)
     {
@@ -55,22 +33,17 @@ public static partial class NotebookDocument
         return first.Length > 100 ? first[..97] + "..." : first;
     }
 
-    static string JoinText(JsonNode? node) => node switch
-    {
-        null => "",
-        JsonArray lines => string.Concat(lines.Select(l => l?.GetValue<string>() ?? "")),
-        JsonValue v when v.TryGetValue(out string? s) => s,
-        _ => node.ToJsonString(),
-    };
+    static string JoinText(JsonNode? node) => Ipynb.Text(node);
 
     /// <summary>
     /// The executed copy: the source notebook unchanged (ids, metadata, markdown) except that each code cell gets
     /// the outputs dotnet repl recorded for it, minus package-installation noise, and an execution count.
-    /// dotnet repl drops cell ids and execution counts, so they come from here.
+    /// dotnet repl drops cell ids and execution counts, so they come from here; a source cell without an id gets one.
     /// </summary>
     public static JsonObject Merge(JsonObject source, JsonObject executed, string sourceName)
     {
         var result = (JsonObject)source.DeepClone();
+        Ipynb.AddMissingIds(result, Path.GetFileName(sourceName));
         var cells = Cells(result);
         var executedCode = Cells(executed).Where(c => CellType(c!) == "code").ToList();
         var code = cells.Where(c => CellType(c!) == "code").ToList();
@@ -91,7 +64,7 @@ public static partial class NotebookDocument
             int? n = empty ? null : ++count;
             cell["execution_count"] = n;
             foreach (var o in outputs.OfType<JsonObject>())
-                if (o["output_type"]?.GetValue<string>() == "execute_result")
+                if (Ipynb.Text(o["output_type"]) == "execute_result")
                     o["execution_count"] = n;
             cell["outputs"] = outputs;
         }
@@ -117,7 +90,7 @@ public static partial class NotebookDocument
 
     public static bool IsPackageNoise(JsonObject output)
     {
-        var type = output["output_type"]?.GetValue<string>();
+        var type = Ipynb.Text(output["output_type"]);
         if (type is not ("display_data" or "execute_result" or "update_display_data")) return false;
         if (output["data"] is not JsonObject data || data.Count == 0) return false;
         bool sawHtml = false;
@@ -144,16 +117,15 @@ public static partial class NotebookDocument
         for (int i = 0; i < cells.Count; i++)
         {
             var cell = cells[i]!;
-            if (cell["outputs"] is not JsonArray outputs) continue;
-            foreach (var o in outputs.OfType<JsonObject>())
+            foreach (var o in Ipynb.Outputs(cell))
             {
-                if (o["output_type"]?.GetValue<string>() != "error") continue;
-                var ename = o["ename"]?.GetValue<string>() ?? "Error";
-                var evalue = o["evalue"]?.GetValue<string>() ?? "";
+                if (Ipynb.Text(o["output_type"]) != "error") continue;
+                var ename = o["ename"] is null ? "Error" : JoinText(o["ename"]);
+                var evalue = JoinText(o["evalue"]);
                 // The first line carries the message; the rest is the kernel's stack trace.
                 var firstLines = evalue.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "";
                 if (firstLines.Length > 300) firstLines = firstLines[..297] + "...";
-                failures.Add(new CellFailure(i + 1, cell["id"]?.GetValue<string>(), FirstLine(cell), $"{ename}: {firstLines}"));
+                failures.Add(new CellFailure(i + 1, Ipynb.Id(cell), FirstLine(cell), $"{ename}: {firstLines}"));
                 break;
             }
         }

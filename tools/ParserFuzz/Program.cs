@@ -10,6 +10,7 @@ using InputGradients.Models.Onnx;
 using InputGradients.Models.Onnx.Proto;
 using InputGradients.Runtime;
 using InputGradients.Serialization;
+using InputGradients.Shared;
 using SharpFuzz;
 using TorchSharp;
 
@@ -27,6 +28,18 @@ var targets = new Dictionary<string, (string Extension, Action<string, byte[]> R
         var m = OnnxModel.Parse(bytes, path, limits);
         foreach (var t in m.Graph.Initializer) m.FloatData(t.Name);
     }, e => e is OnnxFormatException),
+    // The one notebook reader of nbrun, submission and the word count (tools/Shared/Ipynb.cs).
+    ["ipynb"] = (".ipynb", (path, bytes) =>
+    {
+        var nb = Ipynb.Load(path);
+        Ipynb.AddMissingIds(nb, path);
+        foreach (var cell in Ipynb.Cells(nb))
+        {
+            _ = Ipynb.Source(cell!) + Ipynb.CellType(cell!) + Ipynb.ExecutionCount(cell!);
+            foreach (var o in Ipynb.Outputs(cell!)) _ = Ipynb.Text(o["evalue"]);
+        }
+        _ = Ipynb.Serialize(nb);
+    }, e => e is InvalidDataException),
 };
 
 if (args is ["seeds", var seedDir])
@@ -82,6 +95,8 @@ static void WriteSeeds(string dir)
 {
     LibraryRuntime.Ensure();
     string Sub(string name) => Directory.CreateDirectory(Path.Combine(dir, name)).FullName;
+    File.WriteAllText(Path.Combine(Sub("ipynb"), "small.ipynb"),
+        """{"cells":[{"cell_type":"code","id":"c","metadata":{},"execution_count":1,"outputs":[{"output_type":"error","ename":"E","evalue":"v"}],"source":["a\n","b"]}],"metadata":{},"nbformat":4,"nbformat_minor":5}""");
     using var scope = torch.NewDisposeScope();
     SafeTensors.Save(new Dictionary<string, torch.Tensor>
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using InputGradients.Shared;
 
 namespace Submission;
 
@@ -10,34 +11,19 @@ public sealed record IpynbNotebook(string Path, string Name, IReadOnlyList<Noteb
 {
     public static IpynbNotebook Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Notebook not found: {path}", path);
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path} is not a valid notebook (JSON error: {e.Message}).", e); }
-        using (doc)
-        {
-            if (!doc.RootElement.TryGetProperty("cells", out var cells) || cells.ValueKind != JsonValueKind.Array)
-                throw new InvalidDataException($"{path} is not a Jupyter notebook: it has no 'cells' list.");
-            var list = new List<NotebookCell>();
-            var i = 0;
-            foreach (var cell in cells.EnumerateArray())
-            {
-                var type = cell.TryGetProperty("cell_type", out var t) ? t.GetString() ?? "" : "";
-                var outputs = cell.TryGetProperty("outputs", out var o) && o.ValueKind == JsonValueKind.Array
-                    ? o.EnumerateArray().Select(e => e.Clone()).ToList()
-                    : [];
-                int? count = cell.TryGetProperty("execution_count", out var ec) && ec.ValueKind == JsonValueKind.Number ? ec.GetInt32() : null;
-                list.Add(new NotebookCell(i++, type, cell.TryGetProperty("source", out var s) ? JoinText(s) : "", outputs, count));
-            }
-            return new IpynbNotebook(path, System.IO.Path.GetFileNameWithoutExtension(path), list);
-        }
+        var nb = Ipynb.Load(path);
+        var cells = Ipynb.Cells(nb).Select((cell, i) => new NotebookCell(
+            i, Ipynb.CellType(cell!), Ipynb.Source(cell!),
+            Ipynb.Outputs(cell!).Select(o => JsonSerializer.SerializeToElement(o)).ToList(),
+            Ipynb.ExecutionCount(cell!))).ToList();
+        return new IpynbNotebook(path, System.IO.Path.GetFileNameWithoutExtension(path), cells);
     }
 
     /// <summary>Jupyter stores text either as one string or as a list of lines.</summary>
     public static string JoinText(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString() ?? "",
-        JsonValueKind.Array => string.Concat(value.EnumerateArray().Select(v => v.GetString())),
+        JsonValueKind.Array => string.Concat(value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText())),
         _ => "",
     };
 

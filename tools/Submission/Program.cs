@@ -52,18 +52,12 @@ namespace Submission
                     default: throw new ArgumentException($"Unknown argument '{args[i]}'. Try --help.");
                 }
             }
-            root ??= FindRoot(Directory.GetCurrentDirectory());
+            root ??= InputGradients.Shared.RepositoryRoot.TryFind(InputGradients.Shared.RepositoryRoot.Marker, Directory.GetCurrentDirectory())
+                ?? throw new DirectoryNotFoundException($"No {InputGradients.Shared.RepositoryRoot.Marker} above {Directory.GetCurrentDirectory()}; pass --root.");
             return new Options(
                 notebooks ?? Path.Combine(root, "out", "notebooks"),
                 output ?? Path.Combine(root, "out", "submission"),
                 root, title, allowPartial, problemSet);
-        }
-
-        static string FindRoot(string start)
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "Notebooks.sln"))) return dir.FullName;
-            throw new DirectoryNotFoundException($"No Notebooks.sln above {start}; pass --root.");
         }
     }
 

@@ -28,7 +28,7 @@ public interface ITappable
     /// <summary>The taps that <see cref="forward_features"/> accepts (without <see cref="Output"/>), or null (the
     /// default) when every name asked for should go to <see cref="forward_features"/>. Names not listed here are
     /// looked up among the submodules and captured with hooks instead.</summary>
-    IReadOnlyList<string>? tap_names => null;
+    IReadOnlyList<string>? TapNames => null;
 
     /// <summary>Runs the model on <paramref name="x"/> (N×C×H×W) and returns the named intermediate results.</summary>
     Dictionary<string, Tensor> forward_features(Tensor x, params string[] names);

@@ -49,7 +49,7 @@ public static class LayerTaps
         using var hooks = new HookScope();
 
         if (model is ITappable tappable) {
-            var known = tappable.tap_names;
+            var known = tappable.TapNames;
             var tapNames = known is null ? layers : layers.Where(known.Contains).ToArray();
             var submodules = layers.Except(tapNames).ToArray();
             // Names that are not taps are submodules: hook them and take the taps from the same pass, which then runs

@@ -1,3 +1,5 @@
+using InputGradients.Shared;
+
 namespace InputGradients.Data;
 
 /// <summary>
@@ -16,14 +18,8 @@ public static class DataDirectory
             return Directory.Exists(fromEnv)
                 ? fromEnv
                 : throw new DirectoryNotFoundException($"{EnvironmentVariable} is set to '{fromEnv}', which is not a directory");
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = System.IO.Path.Combine(dir.FullName, "data");
-                if (File.Exists(System.IO.Path.Combine(candidate, "SOURCES.md"))) return candidate;
-            }
-        }
+        var root = RepositoryRoot.TryFind(System.IO.Path.Combine("data", "SOURCES.md"), Directory.GetCurrentDirectory(), AppContext.BaseDirectory);
+        if (root is not null) return System.IO.Path.Combine(root, "data");
         throw new DirectoryNotFoundException(
             $"cannot find the repository's data/ folder (with SOURCES.md) above '{Directory.GetCurrentDirectory()}' " +
             $"or '{AppContext.BaseDirectory}'; set {EnvironmentVariable} to its path");

@@ -19,8 +19,6 @@ public static class FashionMnist
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ];
 
-    public const int ImageSize = 28;
-
     /// <summary>True if the four IDX files are in <paramref name="directory"/> (default: Debian's location).</summary>
     public static bool IsAvailable(string? directory = null)
     {

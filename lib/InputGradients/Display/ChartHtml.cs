@@ -61,16 +61,3 @@ public static class ChartHtml
         return sb.ToString();
     }
 }
-
-/// <summary>Writes charts to files that open offline.</summary>
-public static class ChartExport
-{
-    public static string ToHtml(GenericChart chart, string? title = null) => ChartHtml.Page([chart], title);
-
-    public static void ToHtmlFile(GenericChart chart, string path, string? title = null)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        File.WriteAllText(path, ToHtml(chart, title ?? Path.GetFileNameWithoutExtension(path)));
-    }
-}

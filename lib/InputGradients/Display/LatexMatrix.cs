@@ -87,8 +87,6 @@ public sealed class LatexMatrix : IHasLatex
 
     public LatexMatrix WithName(string? name) => new(_latex, _plain, name, Brackets);
 
-    public LatexMatrix WithBrackets(MatrixBrackets brackets) => new(_latex, _plain, Name, brackets);
-
     public string ToLatex()
     {
         var env = Brackets switch

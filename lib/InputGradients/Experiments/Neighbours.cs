@@ -54,22 +54,6 @@ public static class Neighbours
         return Transforms.CenterCrop(Transforms.Resize(image, resize), crop).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Loads a photo as RGB on 0-255 (the backbone's scale) and <see cref="Prepare"/>s it: (3,crop,crop).</summary>
-    public static Tensor LoadPhoto(string path, int crop = CropSize, int resize = ResizeSize)
-    {
-        using var scope = NewDisposeScope();
-        return Prepare(ImageIO.Load(path, PixelScale.Byte), crop, resize).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Loads every photo in <paramref name="paths"/> as one batch (N,3,crop,crop) on 0-255.</summary>
-    public static Tensor LoadPhotos(IEnumerable<string> paths, int crop = CropSize, int resize = ResizeSize)
-    {
-        var list = paths.ToList();
-        if (list.Count == 0) throw new ArgumentException("LoadPhotos: no paths given.", nameof(paths));
-        using var scope = NewDisposeScope();
-        return stack(list.Select(p => LoadPhoto(p, crop, resize)).ToArray()).MoveToOuterDisposeScope();
-    }
-
     /// <summary>
     /// The backbone's pooled features (N,512) of RGB images (N,3,H,W) on 0-255, computed without gradients in
     /// batches of <paramref name="batchSize"/>, reporting (done, total) images after each batch.
@@ -79,18 +63,7 @@ public static class Neighbours
     {
         if (rgb0to255.dim() != 4 || rgb0to255.shape[1] != 3)
             throw new ArgumentException($"Embed expects RGB images (N,3,H,W) on 0-255, got [{string.Join(", ", rgb0to255.shape)}].", nameof(rgb0to255));
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        int n = (int)rgb0to255.shape[0];
-        var parts = new List<Tensor>();
-        for (int i = 0; i < n; i += batchSize)
-        {
-            int len = Math.Min(batchSize, n - i);
-            parts.Add(net.call(net.Preprocess(rgb0to255.narrow(0, i, len))));
-            progress?.Report((i + len, n));
-        }
-        return cat(parts, 0).MoveToOuterDisposeScope();
+        return Batched.Map(rgb0to255, batchSize, batch => net.call(net.Preprocess(batch)), progress);
     }
 
     /// <summary>

@@ -51,17 +51,7 @@ public static class Predictions
         model.eval();
         try
         {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            int n = (int)images01.shape[0];
-            var parts = new List<Tensor>();
-            for (int i = 0; i < n; i += batchSize)
-            {
-                int len = Math.Min(batchSize, n - i);
-                parts.Add(model.call(FashionMnistNet.Normalize(images01.narrow(0, i, len))));
-                progress?.Report((i + len, n));
-            }
-            return cat(parts, 0).MoveToOuterDisposeScope();
+            return Batched.Map(images01, batchSize, batch => model.call(FashionMnistNet.Normalize(batch)), progress);
         }
         finally
         {

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using InputGradients.Shared;
 using System.Text.RegularExpressions;
 
 namespace InputGradients.Text;
@@ -34,16 +34,12 @@ public static partial class WordLimit
                 $"Notebook '{Path.GetFullPath(notebookPath)}' not found: run this cell from the notebook's own folder.", notebookPath);
         if (questions.Length == 0) throw new ArgumentException("Name at least one question, e.g. \"Q5\".", nameof(questions));
         var names = questions.Select(Title).ToArray();
-        using var doc = JsonDocument.Parse(File.ReadAllText(notebookPath));
         var answer = new List<string>();
         var inSection = false;
-        foreach (var cell in doc.RootElement.GetProperty("cells").EnumerateArray())
+        foreach (var cell in Ipynb.Cells(Ipynb.Load(notebookPath)))
         {
-            if (cell.GetProperty("cell_type").GetString() != "markdown") continue;
-            var source = cell.GetProperty("source");
-            var text = source.ValueKind == JsonValueKind.Array
-                ? string.Concat(source.EnumerateArray().Select(s => s.GetString()))
-                : source.GetString() ?? "";
+            if (Ipynb.CellType(cell!) != "markdown") continue;
+            var text = Ipynb.Source(cell!);
             foreach (var line in text.Split('\n'))
             {
                 var trimmed = line.TrimStart();

@@ -28,7 +28,7 @@ public sealed class TappableRefNet : Module<Tensor, Tensor>, ITappable
         eval();
     }
 
-    public IReadOnlyList<string> tap_names { get; } = new[] { "conv2", "block" };
+    public IReadOnlyList<string> TapNames { get; } = new[] { "conv2", "block" };
 
     public Dictionary<string, Tensor> forward_features(Tensor x, params string[] names)
     {

@@ -112,7 +112,7 @@ public sealed class NeighboursTests(BackboneFixture fx, ITestOutputHelper output
     public void Embeddings_match_onnx_runtime_on_photos()
     {
         using var scope = NewDisposeScope();
-        var photos = Neighbours.LoadPhotos(new[] { "chelsea.png", "coffee.png", "giraffe.jpg" }.Select(f => TestPaths.Data("images", f)));
+        var photos = NotebookData.Photos(["chelsea.png", "coffee.png", "giraffe.jpg"]);
         var ours = Neighbours.Embed(fx.Model, photos, batchSize: 2);
         Assert.Equal(new long[] { 3, 512 }, ours.shape);
         using var session = OrtReference.Session(fx.Ort.ModelPath);

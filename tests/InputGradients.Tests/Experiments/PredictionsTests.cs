@@ -47,7 +47,7 @@ public class PredictionsTests
         using (x) using (y)
         {
             var reported = new List<(int, int)>();
-            var logits = Predictions.Logits(model, x, batchSize: 5, progress: new SyncProgress(reported));
+            var logits = Predictions.Logits(model, x, batchSize: 5, progress: new ProgressReport<(int Done, int Total)>(reported.Add));
             Assert.Equal(new[] { (5, 16), (10, 16), (15, 16), (16, 16) }, reported);
             using var _ = no_grad();
             for (int i = 0; i < 16; i++)
@@ -87,11 +87,5 @@ public class PredictionsTests
         Assert.Contains("\"zmin\":0.25", clipped);
         Assert.Contains("\"0.25\"", clipped);
         Assert.Throws<ArgumentException>(() => MatrixChart.Heatmap(new double[2, 3], new[] { "a", "b" }, new[] { "a", "b" }, "x"));
-    }
-
-    /// <summary>Records reports synchronously (Progress&lt;T&gt; would post them to a thread pool).</summary>
-    sealed class SyncProgress(List<(int, int)> list) : IProgress<(int Done, int Total)>
-    {
-        public void Report((int Done, int Total) value) => list.Add(value);
     }
 }

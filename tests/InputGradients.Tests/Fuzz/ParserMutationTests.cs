@@ -200,7 +200,25 @@ public sealed class ParserMutationTests(ITestOutputHelper output)
         {
             var m = OnnxModel.Parse(bytes, path, Tight);
             foreach (var t in m.Graph.Initializer) m.FloatData(t.Name);
-            foreach (var n in m.Graph.Node) { m.Consumers(n.Output[0]); m.Producer(n.Output[0]); }
+            foreach (var n in m.Graph.Node) { m.Consumers(n.Output[0]); }
         }, e => e is OnnxFormatException);
+    }
+
+    [Fact]
+    public void Ipynb_reader()
+    {
+        var seeds = Directory.GetFiles(Path.Combine(TestPaths.Root, "notebooks"), "*.ipynb").Order().Take(2).Select(File.ReadAllBytes).ToList();
+        seeds.Add("""{"cells":[{"cell_type":"code","id":"c","metadata":{},"execution_count":1,"outputs":[{"output_type":"error","ename":"E","evalue":"v"}],"source":["a\n","b"]}],"metadata":{},"nbformat":4,"nbformat_minor":5}"""u8.ToArray());
+        Fuzz("ipynb", ".ipynb", seeds, (path, bytes) =>
+        {
+            var nb = InputGradients.Shared.Ipynb.Load(path);
+            InputGradients.Shared.Ipynb.AddMissingIds(nb, path);
+            foreach (var cell in InputGradients.Shared.Ipynb.Cells(nb))
+            {
+                _ = InputGradients.Shared.Ipynb.Source(cell!) + InputGradients.Shared.Ipynb.CellType(cell!) + InputGradients.Shared.Ipynb.ExecutionCount(cell!);
+                foreach (var o in InputGradients.Shared.Ipynb.Outputs(cell!)) _ = InputGradients.Shared.Ipynb.Text(o["evalue"]);
+            }
+            _ = InputGradients.Shared.Ipynb.Serialize(nb);
+        }, BadData, seed: 3);
     }
 }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.DotNet.Interactive.Documents;
-using Microsoft.DotNet.Interactive.Documents.Jupyter;
+using InputGradients.Shared;
 
 namespace InputGradients.Tests.Notebooks;
 
@@ -37,14 +36,16 @@ public class VsCodeKernelTests
         Assert.NotEmpty(cells);
         using var kernel = new StdioKernel(NotebooksFolder);
         var kinds = new HashSet<string>();
+        bool setupRan = false;
         for (int i = 0; i < cells.Count; i++)
         {
             var events = kernel.Submit(cells[i], CellTimeout);
             var failed = events.FirstOrDefault(e => Type(e) is "CommandFailed" or "ErrorProduced");
             Assert.True(failed is null, $"{name}, code cell {i + 1} ({FirstLine(cells[i])}) failed in the VS Code kernel: " +
                                         $"{Shorten(failed?["event"]?["message"]?.GetValue<string>())}");
-            if (i == 0)
+            if (IsSetup(cells[i]))
             {
+                setupRan = true;
                 var printed = string.Concat(events.Where(e => Type(e) == "StandardOutputValueProduced").SelectMany(Values).Select(v => v.Value));
                 Assert.Matches(@"^TorchSharp \S+, libtorch \S+, .*convolutions: ", printed);
             }
@@ -54,6 +55,7 @@ public class VsCodeKernelTests
                 kinds.Add(mime == "text/html" && value.Contains("Plotly.newPlot", StringComparison.Ordinal) ? "plotly" : mime);
             }
         }
+        Assert.True(setupRan, $"{name} has no cell calling Notebook.Setup()");
         foreach (var kind in Shows.GetValueOrDefault(name, []))
             Assert.True(kinds.Contains(kind), $"{name} showed no {kind} output in the VS Code kernel; it showed: {string.Join(", ", kinds.Order())}");
     }
@@ -61,7 +63,7 @@ public class VsCodeKernelTests
     [Fact]
     public void A_Plotly_NET_chart_made_in_a_cell_renders_offline()
     {
-        var setup = CodeCells(Path.Combine(NotebooksFolder, "Q1-convolution.ipynb"))[0];
+        var setup = CodeCells(Path.Combine(NotebooksFolder, "Q1-convolution.ipynb")).First(IsSetup);
         using var kernel = new StdioKernel(NotebooksFolder);
         Assert.DoesNotContain(kernel.Submit(setup, CellTimeout), e => Type(e) == "CommandFailed");
         // Plotly.NET directly, not through the library's helpers. From C#, its F# optional arguments cannot be left out,
@@ -102,11 +104,11 @@ public class VsCodeKernelTests
 
     static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    static List<string> CodeCells(string path)
-    {
-        var document = Notebook.Parse(File.ReadAllText(path));
-        return document.Elements.Where(e => e.KernelName is "csharp" or "C#").Select(e => e.Contents).ToList();
-    }
+    /// <summary>The C# cells, as the extension sends them (every code cell of ours is C#: NotebookFileTests checks it).</summary>
+    internal static List<string> CodeCells(string path) =>
+        Ipynb.Cells(Ipynb.Load(path)).Where(c => Ipynb.CellType(c!) == "code").Select(c => Ipynb.Source(c!)).ToList();
+
+    static bool IsSetup(string code) => code.Contains("Notebook.Setup()", StringComparison.Ordinal);
 
     static string Type(JsonObject e) => e["eventType"]?.GetValue<string>() ?? "";
 

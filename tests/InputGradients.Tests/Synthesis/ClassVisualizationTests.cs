@@ -1,3 +1,4 @@
+using InputGradients.Experiments;
 using InputGradients.Core;
 using InputGradients.Synthesis;
 using InputGradients.Tests.Attribution;
@@ -89,7 +90,7 @@ public class ClassVisualizationTests
         var model = RefNet.Load();
         model.to(ScalarType.Float32);
         var reports = new List<ClassVisualizationProgress>();
-        var o = new ClassVisualizationOptions { Shape = Small, Iterations = 5, Progress = new SyncProgress<ClassVisualizationProgress>(reports.Add) };
+        var o = new ClassVisualizationOptions { Shape = Small, Iterations = 5, Progress = new ProgressReport<ClassVisualizationProgress>(reports.Add) };
         using var r = ClassVisualization.create(1, model, o);
         Assert.Equal(ScalarType.Float32, r.Image.dtype);
         Assert.Equal(new[] { 0, 1, 2, 3, 4 }, reports.Select(p => p.Iteration).ToArray());

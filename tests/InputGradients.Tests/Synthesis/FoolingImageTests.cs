@@ -1,3 +1,4 @@
+using InputGradients.Experiments;
 using InputGradients.Attribution;
 using InputGradients.Core;
 using InputGradients.Synthesis;
@@ -26,7 +27,7 @@ public class FoolingImageTests
         var (model, x, _, t) = Setup();
         using var before = x.clone();
         var reports = new List<FoolingProgress>();
-        using var r = FoolingImage.make(x, t, model, progress: new SyncProgress<FoolingProgress>(reports.Add));
+        using var r = FoolingImage.make(x, t, model, progress: new ProgressReport<FoolingProgress>(reports.Add));
         Assert.True(r.Succeeded);
         Assert.InRange(r.Iterations, 1, 100);
         using var o = model.call(r.Image);
@@ -74,10 +75,4 @@ public class FoolingImageTests
         Assert.Equal(0, r.Iterations);
         Assert.True(r.Image.eq(x).all().item<bool>());
     }
-}
-
-/// <summary>IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -63,9 +63,6 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
     /// </summary>
     public IReadOnlyList<string> TapNames => _tapNames;
 
-    /// <inheritdoc cref="TapNames"/>
-    public IReadOnlyList<string> tap_names => _tapNames;
-
     ResNet18Backbone(OnnxModel model, OnnxModel prep) : base(nameof(ResNet18Backbone))
     {
         model.RequireOps("Conv", "BatchNormalization", "Relu", "Add", "MaxPool", "AveragePool");

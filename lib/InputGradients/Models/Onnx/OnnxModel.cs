@@ -181,9 +181,6 @@ public sealed class OnnxModel
     /// <summary>A FLOAT initializer as a new tensor of its shape.</summary>
     public Tensor FloatTensor(string name) => torch.tensor(FloatData(name), Shape(name), dtype: ScalarType.Float32);
 
-    /// <summary>The node that produces <paramref name="valueName"/>, or null for graph inputs and initializers.</summary>
-    public NodeProto? Producer(string valueName) => Graph.Node.FirstOrDefault(n => n.Output.Contains(valueName));
-
     /// <summary>The nodes that consume <paramref name="valueName"/>, in graph order.</summary>
     public IReadOnlyList<NodeProto> Consumers(string valueName) => Graph.Node.Where(n => n.Input.Contains(valueName)).ToList();
 

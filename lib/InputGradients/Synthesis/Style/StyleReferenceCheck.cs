@@ -28,16 +28,12 @@ public sealed class StyleReferenceCheck
     /// <summary>Our Gram matrix of the style image at the Gram layer (1×C×C).</summary>
     public required Tensor Gram { get; init; }
 
-    /// <summary>The fixture folder of the repository, found from the data folder (…/data → …/tests/reference/fixtures/style).</summary>
-    public static string DefaultDirectory() =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Data.DataDirectory.Find()).TrimEnd(Path.DirectorySeparatorChar))!,
-            "tests", "reference", "fixtures", "style");
-
     /// <summary>Runs the four checks with <paramref name="model"/> (an <see cref="ITappable"/> or a model whose
-    /// submodules carry the tap names of the fixture) on the fixture in <paramref name="directory"/>.</summary>
-    public static StyleReferenceCheck run(nn.Module<Tensor, Tensor> model, string? directory = null)
+    /// submodules carry the tap names of the fixture) on the fixture in <paramref name="directory"/>
+    /// (the repository's <c>tests/reference/fixtures/style</c>: the caller names it, the library never looks there).</summary>
+    public static StyleReferenceCheck run(nn.Module<Tensor, Tensor> model, string directory)
     {
-        var dir = directory ?? DefaultDirectory();
+        var dir = directory;
         var jsonPath = Path.Combine(dir, "backbone.json");
         if (!File.Exists(jsonPath))
             throw new FileNotFoundException($"{jsonPath} not found: run tests/reference/style_backbone_reference.py with /usr/bin/python3", jsonPath);
