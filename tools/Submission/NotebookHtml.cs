@@ -201,5 +201,7 @@ public static partial class NotebookHtml
         .math { overflow-x: visible; }
         span.math.display { display: block; text-align: center; margin: 0.4em 0; }
         mjx-container[display="true"] { margin: 0.5em 0 !important; }
+        /* A displayed formula or table wider than the page is scaled down to fit rather than cut at the margin. */
+        mjx-container[display="true"] > svg { max-width: 100%; }
         """;
 }
