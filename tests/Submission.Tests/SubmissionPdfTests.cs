@@ -17,12 +17,37 @@ public sealed class SubmissionPdfTests(FixturePdf fixture) : IClassFixture<Fixtu
     [Fact]
     public void Each_sub_question_starts_a_new_page()
     {
-        var pages = int.Parse(FixturePdf.Run("pdfinfo", _pdf).Split('\n').First(l => l.StartsWith("Pages:"))[6..].Trim());
-        Assert.Equal(4, pages); // intro, Q9.1, Q9.2, Q9.3
-        Assert.StartsWith("Fixture notebook", PageText(1));
-        Assert.StartsWith("Q9.1 Matrices", PageText(2));
-        Assert.StartsWith("Q9.2 Pictures", PageText(3));
-        Assert.StartsWith("Q9.3 Charts", PageText(4));
+        Assert.Equal(5, Pages(_pdf)); // title page, intro, Q9.1, Q9.2, Q9.3
+        Assert.StartsWith("Fixture notebook", PageText(2));
+        Assert.StartsWith("Q9.1 Matrices", PageText(3));
+        Assert.StartsWith("Q9.2 Pictures", PageText(4));
+        Assert.StartsWith("Q9.3 Charts", PageText(5));
+    }
+
+    [Fact]
+    public void In_the_combined_pdf_a_notebook_after_one_with_a_chart_starts_a_new_page()
+    {
+        // The second notebook opens with a level-1 heading (not a sub-question), right after the first one's chart:
+        // plotly.js puts an element between the two notebooks, which once kept the page break from applying.
+        var combined = fixture.Combined;
+        Assert.Equal(6, Pages(combined));
+        Assert.StartsWith("Q9.3 Charts", FixturePdf.PageText(combined, 5));
+        Assert.DoesNotContain("Second notebook", FixturePdf.PageText(combined, 5));
+        Assert.StartsWith("Q9b Second notebook", FixturePdf.PageText(combined, 6));
+    }
+
+    [Fact]
+    public void Every_pdf_starts_with_the_title_page_from_the_student_file()
+    {
+        foreach (var pdf in new[] { _pdf, fixture.Combined })
+        {
+            var first = PageText(pdf, 1);
+            Assert.StartsWith("Fixture", first);
+            Assert.Contains("Name: Ada Fixture-Lovelace", first);
+            Assert.Contains("Collaborators: Charles Babbage, Mary Somerville", first);
+            Assert.DoesNotContain("Q9.1", first);   // a page of its own
+        }
+        Assert.Contains("Q9b-second", PageText(fixture.Combined, 1)); // the combined PDF's contents name both notebooks
     }
 
     [Fact]
@@ -38,14 +63,14 @@ public sealed class SubmissionPdfTests(FixturePdf fixture) : IClassFixture<Fixtu
     [Fact]
     public void Long_code_lines_are_wrapped_not_clipped()
     {
-        var text = PageText(2);
+        var text = PageText(3);
         Assert.Contains("END_OF_A_VERY_LONG_LINE", text.Replace("\n", "").Replace(" ", ""));
     }
 
     [Fact]
     public void The_image_output_is_in_the_pdf()
     {
-        var list = FixturePdf.Run("pdfimages", "-list", "-f", "3", "-l", "3", _pdf);
+        var list = FixturePdf.Run("pdfimages", "-list", "-f", "4", "-l", "4", _pdf);
         Assert.True(list.Split('\n').Length > 3, "no raster image on the page of Q9.2:\n" + list);
     }
 
@@ -53,9 +78,9 @@ public sealed class SubmissionPdfTests(FixturePdf fixture) : IClassFixture<Fixtu
     public void The_chart_is_drawn()
     {
         // Plotly draws SVG, so the chart is vector: its axis title is text, and its red trace shows as red pixels.
-        Assert.Contains("fixture-axis-title", PageText(4));
+        Assert.Contains("fixture-axis-title", PageText(5));
         var png = Path.Combine(_dir, "chart");
-        FixturePdf.Run("pdftoppm", "-r", "60", "-png", "-f", "4", "-l", "4", _pdf, png);
+        FixturePdf.Run("pdftoppm", "-r", "60", "-png", "-f", "5", "-l", "5", _pdf, png);
         using var bitmap = SKBitmap.Decode(Directory.GetFiles(_dir, "chart*.png").Single());
         var red = 0;
         for (var y = 0; y < bitmap.Height; y++)
@@ -68,6 +93,11 @@ public sealed class SubmissionPdfTests(FixturePdf fixture) : IClassFixture<Fixtu
     }
 
     string PageText(int page) => FixturePdf.PageText(_pdf, page);
+
+    static string PageText(string pdf, int page) => FixturePdf.PageText(pdf, page);
+
+    internal static int Pages(string pdf) =>
+        int.Parse(FixturePdf.Run("pdfinfo", pdf).Split('\n').First(l => l.StartsWith("Pages:"))[6..].Trim());
 }
 
 /// <summary>Builds the fixture notebook's PDF once for all the checks.</summary>
@@ -76,18 +106,23 @@ public sealed class FixturePdf : IAsyncLifetime
     internal static readonly string Root = InputGradients.Shared.RepositoryRoot.Find();
     public string Dir { get; } = Directory.CreateTempSubdirectory("submission-test-").FullName;
     public string Pdf { get; private set; } = "";
+    public string Combined { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
         var notebooks = Directory.CreateDirectory(Path.Combine(Dir, "executed")).FullName;
         var source = Path.Combine(notebooks, "Q9-fixture.ipynb");
         File.WriteAllText(source, FixtureNotebook());
+        File.WriteAllText(Path.Combine(notebooks, "Q9b-second.ipynb"), SecondNotebook());
         var before = File.ReadAllBytes(source);
+        var student = Path.Combine(Dir, "student.json");
+        File.WriteAllText(student, """{ "name": "Ada Fixture-Lovelace", "collaborators": ["Charles Babbage", "Mary Somerville"] }""");
         // The fixture is its own problem set (the repository's notebooks/ defines the real one).
-        var options = new Options(notebooks, Path.Combine(Dir, "out"), Root, "Fixture", ProblemSet: notebooks);
+        var options = new Options(notebooks, Path.Combine(Dir, "out"), Root, "Fixture", ProblemSet: notebooks, StudentFile: student);
         Assert.Equal(0, await Builder.RunAsync(options, TextWriter.Null));
         Assert.Equal(before, File.ReadAllBytes(source)); // the notebook it read is untouched
         Pdf = Path.Combine(Dir, "out", "Q9-fixture.pdf");
+        Combined = Path.Combine(Dir, "out", Builder.CombinedName + ".pdf");
     }
 
     public Task DisposeAsync()
@@ -111,6 +146,13 @@ public sealed class FixturePdf : IAsyncLifetime
         Assert.True(p.ExitCode == 0, $"{tool} failed: {error}");
         return output;
     }
+
+    static string SecondNotebook() => """
+        {"cells":[{"cell_type":"markdown","metadata":{},"source":"# Q9b Second notebook\nIt follows a chart."},
+                  {"cell_type":"code","metadata":{},"execution_count":1,"source":"1 + 1","outputs":[
+                    {"output_type":"execute_result","execution_count":1,"metadata":{},"data":{"text/plain":"2"}}]}],
+         "metadata":{},"nbformat":4,"nbformat_minor":5}
+        """;
 
     /// <summary>A notebook as dotnet repl writes it: markdown with maths, code, a PNG and a Plotly chart.</summary>
     static string FixtureNotebook()

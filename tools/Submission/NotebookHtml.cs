@@ -60,7 +60,8 @@ public static partial class NotebookHtml
     /// <summary>A markdown cell opens a sub-question when it starts with a level-2 heading naming one: "## Q3.2 …", "## Q4 …", "## Q6.A3 …".</summary>
     public static bool IsSubQuestion(string markdown) => SubQuestionHeading().IsMatch(markdown.TrimStart());
 
-    public static string Render(IReadOnlyList<IpynbNotebook> notebooks, string title, string mathJaxScript)
+    /// <param name="titlePage">HTML of a first page (the student's name and collaborators), or null.</param>
+    public static string Render(IReadOnlyList<IpynbNotebook> notebooks, string title, string mathJaxScript, string? titlePage = null)
     {
         var html = new StringBuilder();
         html.Append($"""
@@ -72,6 +73,7 @@ public static partial class NotebookHtml
             </head><body>
 
             """);
+        if (titlePage is not null) html.Append(titlePage);
         foreach (var notebook in notebooks) RenderNotebook(html, notebook);
         html.Append($"<script>{ReadySignal}</script>\n</body></html>\n");
         return html.ToString();
@@ -177,7 +179,14 @@ public static partial class NotebookHtml
     const string Css = """
         @page { size: A4; margin: 14mm 12mm 16mm 12mm; }
         body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 10.5pt; line-height: 1.4; color: #111; }
-        article.notebook + article.notebook { break-before: page; }
+        /* Every notebook starts a page. Not "article + article": plotly.js inserts an svg into body between the
+           articles, so the sibling selector stopped matching after a notebook with a chart (Q3 stranded after Q2). */
+        article.notebook { break-before: page; }
+        section.title-page { padding-top: 30mm; }
+        section.title-page h1 { font-size: 20pt; border: none; margin-bottom: 2em; }
+        section.title-page p { font-size: 13pt; margin: 0.8em 0; }
+        section.title-page p.student-missing { color: #a00; }
+        section.title-page p.contents { font-size: 10pt; color: #444; margin-top: 3em; }
         section.subquestion { break-before: page; }
         h1 { font-size: 18pt; border-bottom: 1px solid #999; } h2 { font-size: 14pt; } h3 { font-size: 12pt; }
         blockquote { margin: 0.4em 0; padding: 0.1em 0.8em; border-left: 3px solid #bbb; color: #444; }
@@ -192,5 +201,7 @@ public static partial class NotebookHtml
         .math { overflow-x: visible; }
         span.math.display { display: block; text-align: center; margin: 0.4em 0; }
         mjx-container[display="true"] { margin: 0.5em 0 !important; }
+        /* A displayed formula or table wider than the page is scaled down to fit rather than cut at the margin. */
+        mjx-container[display="true"] > svg { max-width: 100%; }
         """;
 }

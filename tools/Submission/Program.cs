@@ -26,16 +26,20 @@ namespace Submission
     /// <param name="ProblemSet">The folder whose notebooks make up the problem set (default ROOT/notebooks): the
     /// submission must have an executed copy of each.</param>
     /// <param name="AllowPartial">Build from the problem-set notebooks that are there even if some are missing.</param>
-    public sealed record Options(string Notebooks, string Out, string Root, string Title, bool AllowPartial = false, string? ProblemSet = null)
+    /// <param name="StudentFile">The settings file with the student's name and collaborators (default ROOT/student.json).</param>
+    public sealed record Options(string Notebooks, string Out, string Root, string Title, bool AllowPartial = false, string? ProblemSet = null,
+        string? StudentFile = null)
     {
         public const string Usage =
-            "usage: submission --notebooks <executed notebooks dir> --out <dir> [--root <repo>] [--title <text>] [--allow-partial] [--problem-set <dir>]";
+            "usage: submission --notebooks <executed notebooks dir> --out <dir> [--root <repo>] [--title <text>] [--allow-partial] [--problem-set <dir>] [--student <student.json>]";
 
         public string ProblemSetFolder => ProblemSet ?? Path.Combine(Root, "notebooks");
 
+        public string StudentPath => StudentFile ?? StudentInfo.PathIn(Root);
+
         public static Options Parse(string[] args)
         {
-            string? notebooks = null, output = null, root = null, problemSet = null, title = "CS 7643 Problem Set 2";
+            string? notebooks = null, output = null, root = null, problemSet = null, student = null, title = "CS 7643 Problem Set 2";
             var allowPartial = false;
             for (var i = 0; i < args.Length; i++)
             {
@@ -48,6 +52,7 @@ namespace Submission
                     case "--title": title = Next(); break;
                     case "--allow-partial": allowPartial = true; break;
                     case "--problem-set": problemSet = Next(); break;
+                    case "--student": student = Next(); break;
                     case "-h" or "--help": throw new ArgumentException(Usage);
                     default: throw new ArgumentException($"Unknown argument '{args[i]}'. Try --help.");
                 }
@@ -57,7 +62,7 @@ namespace Submission
             return new Options(
                 notebooks ?? Path.Combine(root, "out", "notebooks"),
                 output ?? Path.Combine(root, "out", "submission"),
-                root, title, allowPartial, problemSet);
+                root, title, allowPartial, problemSet, student);
         }
     }
 
@@ -82,6 +87,12 @@ namespace Submission
                     "(./run notebooks, or run all cells in VS Code and save) first:\n  " + string.Join("\n  ", notRun.Take(10)) +
                     (notRun.Count > 10 ? $"\n  … and {notRun.Count - 10} more" : ""));
 
+            // Read before anything is printed, so a malformed file stops the build at once.
+            var student = StudentInfo.Load(o.StudentPath);
+            if (student is null)
+                log.WriteLine($"warning: {o.StudentPath} not found: every PDF starts with a placeholder title page; " +
+                              $"create it with your name and collaborators, e.g. {StudentInfo.Example}");
+
             var mathJaxPath = Path.Combine(o.Root, MathJaxRelativePath);
             if (!File.Exists(mathJaxPath))
                 throw new FileNotFoundException($"MathJax not found at {mathJaxPath}: run `./run setup` (npm ci) first.");
@@ -96,7 +107,8 @@ namespace Submission
             foreach (var job in jobs)
             {
                 var html = Path.Combine(htmlDir, job.Name + ".html");
-                await WriteAtomicAsync(html, NotebookHtml.Render(job.Notebooks, job.Title, mathJax));
+                var titlePage = StudentInfo.TitlePageHtml(student, job.Title, job.Notebooks.Select(nb => nb.Name).ToList(), o.StudentPath);
+                await WriteAtomicAsync(html, NotebookHtml.Render(job.Notebooks, job.Title, mathJax, titlePage));
                 var pdf = Path.Combine(o.Out, job.Name + ".pdf");
                 var page = await printer.PrintAsync(html, pdf, job.Title);
                 if (page.MathErrors > 0 || page.UndrawnCharts > 0)

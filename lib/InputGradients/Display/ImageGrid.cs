@@ -20,7 +20,11 @@ public sealed class ImageGrid : IPngImage
     readonly List<string> _rowLabels = [];
     string? _title;
     int? _panelSize;
-    float _fontSize = 13f;
+    float? _fontSize;   // null: DefaultFontSize scaled to the grid's width
+
+    /// <summary>Text size of a grid that fits the printed page's width (about 700 px at 96 dpi, A4 with margins).</summary>
+    public const float DefaultFontSize = 13f;
+    const float PrintWidthPixels = 700f;
 
     public ImageGrid(int columns = 0)
     {
@@ -172,6 +176,10 @@ public sealed class ImageGrid : IPngImage
         return this;
     }
 
+    /// <summary>
+    /// Text size in pixels of the PNG. By default <see cref="DefaultFontSize"/>, grown with grids wider than a printed
+    /// page so that titles still print at that size once the PDF scales the image down to the page's width.
+    /// </summary>
     public ImageGrid FontSize(float points)
     {
         if (points is < 4 or > 96) throw new ArgumentOutOfRangeException(nameof(points), points, "font size must be in [4, 96].");
@@ -213,10 +221,13 @@ public sealed class ImageGrid : IPngImage
         var typeface = Fonts.Typeface;
         bool anyText = _title is not null || _rowLabels.Count > 0 || _panels.Any(p => !string.IsNullOrEmpty(p.Title));
         if (anyText && typeface is null) Fonts.WarnMissingOnce();
-        using var font = typeface is null ? null : new SKFont(typeface, _fontSize);
-        float lineH = font is null ? 0 : MathF.Ceiling(_fontSize * 1.4f);
+        float fontSize = EffectiveFontSize(cols, cellW);
+        using var font = typeface is null ? null : new SKFont(typeface, fontSize);
+        float lineH = font is null ? 0 : MathF.Ceiling(fontSize * 1.4f);
         bool titles = font is not null && _panels.Any(p => !string.IsNullOrEmpty(p.Title));
-        int titleH = titles ? (int)lineH : 0;
+        // Long titles wrap onto up to three lines rather than being cut.
+        var wrapped = _panels.Select(p => titles && !string.IsNullOrEmpty(p.Title) ? Wrap(p.Title, font!, cellW + Margin) : []).ToList();
+        int titleH = titles ? (int)lineH * Math.Max(1, wrapped.Max(w => w.Count)) : 0;
         int supH = font is not null && !string.IsNullOrEmpty(_title) ? (int)(lineH * 1.2f) : 0;
         int labelW = 0;
         if (font is not null && _rowLabels.Count > 0)
@@ -230,7 +241,7 @@ public sealed class ImageGrid : IPngImage
         using var textPaint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
 
         if (supH > 0)
-            canvas.DrawText(Fit(_title!, font!, width - 2 * Margin), width / 2f, Margin + _fontSize * 1.1f, SKTextAlign.Center, font!, textPaint);
+            canvas.DrawText(Fit(_title!, font!, width - 2 * Margin), width / 2f, Margin + fontSize * 1.1f, SKTextAlign.Center, font!, textPaint);
 
         for (int k = 0; k < _panels.Count; k++)
         {
@@ -238,8 +249,8 @@ public sealed class ImageGrid : IPngImage
             int row = k / cols, col = k % cols;
             int x0 = Margin + labelW + col * (cellW + Margin);
             int y0 = Margin + supH + row * (titleH + cellH + Margin);
-            if (titles && !string.IsNullOrEmpty(title))
-                canvas.DrawText(Fit(title, font!, cellW + Margin), x0 + cellW / 2f, y0 + _fontSize, SKTextAlign.Center, font!, textPaint);
+            for (int line = 0; line < wrapped[k].Count; line++)
+                canvas.DrawText(wrapped[k][line], x0 + cellW / 2f, y0 + fontSize + line * lineH, SKTextAlign.Center, font!, textPaint);
             if (raster is null) continue;
             DrawRaster(canvas, raster, x0, y0 + titleH, cellW, cellH, nearest);
         }
@@ -247,7 +258,7 @@ public sealed class ImageGrid : IPngImage
         if (font is not null)
             for (int r = 0; r < Math.Min(rows, _rowLabels.Count); r++)
             {
-                float y = Margin + supH + r * (titleH + cellH + Margin) + titleH + cellH / 2f + _fontSize / 3f;
+                float y = Margin + supH + r * (titleH + cellH + Margin) + titleH + cellH / 2f + fontSize / 3f;
                 canvas.DrawText(_rowLabels[r], Margin + labelW - Margin, y, SKTextAlign.Right, font, textPaint);
             }
         return bitmap;
@@ -287,6 +298,43 @@ public sealed class ImageGrid : IPngImage
             ? new SKSamplingOptions(SKFilterMode.Nearest, SKMipmapMode.None)
             : new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear);
         canvas.DrawImage(image, dest, sampling);
+    }
+
+    /// <summary>The font size used: the one set with <see cref="FontSize"/>, else the default grown for wide grids.</summary>
+    internal float EffectiveFontSize(int cols, int cellW) =>
+        _fontSize ?? DefaultFontSize * MathF.Max(1f, (Margin + cols * (cellW + Margin)) / PrintWidthPixels);
+
+    /// <summary>The font size of this grid's titles as rendered (see <see cref="FontSize"/>).</summary>
+    public float RenderedFontSize
+    {
+        get
+        {
+            var (cellW, _, _) = CellSize();
+            return EffectiveFontSize(EffectiveColumns, cellW);
+        }
+    }
+
+    /// <summary>Words greedily onto lines no wider than <paramref name="width"/>, at most <paramref name="maxLines"/>;
+    /// what does not fit ends the last line with "…".</summary>
+    internal static List<string> Wrap(string text, SKFont font, float width, int maxLines = 3)
+    {
+        var lines = new List<string>();
+        var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var current = "";
+        for (int i = 0; i < words.Length; i++)
+        {
+            var candidate = current.Length == 0 ? words[i] : current + " " + words[i];
+            if (current.Length == 0 || font.MeasureText(candidate) <= width) { current = candidate; continue; }
+            lines.Add(Fit(current, font, width));
+            current = words[i];
+            if (lines.Count == maxLines - 1)
+            {
+                lines.Add(Fit(string.Join(' ', words[i..]), font, width));
+                return lines;
+            }
+        }
+        if (current.Length > 0) lines.Add(Fit(current, font, width));
+        return lines;
     }
 
     static string Fit(string text, SKFont font, float width)

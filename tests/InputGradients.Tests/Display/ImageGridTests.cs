@@ -141,6 +141,48 @@ public class ImageGridTests
         Assert.False(Dark(Margin + 16, Margin + titleH + 10 + Margin, 10, titleH), "the empty cell has title pixels");
     }
 
+    /// <summary>Rows [first, last] of the bitmap that hold a dark pixel between columns x0 and x1, or null.</summary>
+    static (int First, int Last)? DarkRows(SKBitmap bmp, int x0, int x1)
+    {
+        int first = -1, last = -1;
+        for (int y = 0; y < bmp.Height; y++)
+            for (int x = x0; x < x1; x++)
+                if (bmp.GetPixel(x, y).Red < 128) { if (first < 0) first = y; last = y; break; }
+        return first < 0 ? null : (first, last);
+    }
+
+    [Fact]
+    public void Titles_of_a_grid_wider_than_the_page_still_print_at_a_readable_size()
+    {
+        Assert.NotNull(Fonts.Typeface);
+        // Six white 200-pixel panels: the PNG is about 1250 px wide, and the PDF shrinks it to the page's ~700 px.
+        using var white = torch.ones(3, 200, 200);
+        var grid = new ImageGrid(columns: 6).PanelSize(200).Add(white, "HHHH");
+        for (int i = 0; i < 5; i++) grid.Add(white);
+        using var bmp = Decode(grid.ToPng());
+        var rows = DarkRows(bmp, Margin, Margin + 200) ?? throw new Xunit.Sdk.XunitException("no title drawn");
+        // A capital H is about 0.73 em tall: at 13 px, 9.5 px. Printed, it must keep at least 8.5 px of that.
+        double printedCapHeight = (rows.Last - rows.First + 1) * 700.0 / bmp.Width;
+        Assert.True(printedCapHeight >= 8.5, $"capital letters print {printedCapHeight:F1} px tall in a {bmp.Width} px wide grid");
+        // An explicit size is kept as given (the API's old behaviour).
+        Assert.Equal(13f, new ImageGrid(columns: 6).PanelSize(200).Add(white, "HHHH").FontSize(13).RenderedFontSize);
+        Assert.Equal(ImageGrid.DefaultFontSize, new ImageGrid().PanelSize(200).Add(white, "HHHH").RenderedFontSize);
+    }
+
+    [Fact]
+    public void A_long_title_wraps_onto_more_lines_instead_of_being_cut()
+    {
+        Assert.NotNull(Fonts.Typeface);
+        using var white = torch.ones(3, 100, 100);
+        using var one = Decode(new ImageGrid().PanelSize(100).Add(white, "short").ToPng());
+        using var two = Decode(new ImageGrid().PanelSize(100).Add(white, "channel 273, iteration 100").ToPng());
+        int lineH = (int)MathF.Ceiling(13f * 1.4f);
+        Assert.Equal(Margin + lineH + 100 + Margin, one.Height);
+        Assert.Equal(Margin + 2 * lineH + 100 + Margin, two.Height);
+        var rows = DarkRows(two, Margin, Margin + 100)!.Value;
+        Assert.True(rows.Last > Margin + lineH, "nothing drawn on the second title line");
+    }
+
     [Fact]
     public void This_machine_has_a_font_for_titles()
     {

@@ -129,4 +129,64 @@ public sealed class SourceListingTests : IDisposable
         Assert.Contains(member, listing.Text.Split('\n').First(l => !l.TrimStart().StartsWith("///")));
         Assert.Equal("lib/InputGradients/" + file, listing.File);
     }
+
+    /// <summary>Every <c>SourceListing.Of("file", "member")</c> call in the notebooks, with the notebook, the cell index
+    /// and the nearest sub-question heading above it.</summary>
+    static List<(string Notebook, int Cell, string Section, string File, string Member)> NotebookListings()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(SourceListing.LibraryFolder())!, "..", "notebooks");
+        var found = new List<(string, int, string, string, string)>();
+        foreach (var path in Directory.GetFiles(folder, "*.ipynb").Order(StringComparer.Ordinal))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            var section = "";
+            var cells = doc.RootElement.GetProperty("cells").EnumerateArray().ToList();
+            for (var c = 0; c < cells.Count; c++)
+            {
+                var source = string.Concat(cells[c].GetProperty("source").EnumerateArray().Select(l => l.GetString()));
+                if (cells[c].GetProperty("cell_type").GetString() == "markdown" && source.StartsWith("## ")) section = source.Split('\n')[0];
+                foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(source, @"SourceListing\.Of\(""([^""]+)"",\s*""([^""]+)""\)"))
+                    found.Add((Path.GetFileNameWithoutExtension(path), c, section, m.Groups[1].Value, m.Groups[2].Value));
+            }
+        }
+        return found;
+    }
+
+    [Fact]
+    public void Every_listing_in_the_notebooks_shows_exactly_the_file_lines_it_names()
+    {
+        var listings = NotebookListings();
+        Assert.True(listings.Count >= 10, $"only {listings.Count} listings in the notebooks");
+        foreach (var (notebook, cell, _, file, member) in listings)
+        {
+            var listing = SourceListing.Of(file, member);
+            // Independently of the extractor: the file's lines FirstLine..LastLine, common indentation removed.
+            var lines = File.ReadAllLines(Path.Combine(SourceListing.LibraryFolder(), file))[(listing.FirstLine - 1)..listing.LastLine];
+            int indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart(' ').Length);
+            var expected = string.Join('\n', lines.Select(l => l.Length >= indent ? l[indent..] : ""));
+            Assert.True(expected == listing.Text, $"{notebook} cell {cell + 1}: {file} {member} differs from the file's lines {listing.FirstLine}-{listing.LastLine}");
+            // What the HTML shows, once its markup is gone, is that text after the caption.
+            var html = listing.ToHtml();
+            var code = html[html.IndexOf("<code>", StringComparison.Ordinal)..];
+            var shown = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Replace(code, "<[^>]+>", ""));
+            Assert.Equal(listing.Text, shown);
+            Assert.Contains($"{listing.File}, lines {listing.FirstLine}–{listing.LastLine}", html);
+            Assert.Contains("white-space: pre-wrap", html);   // long lines wrap in the PDF instead of being cut
+        }
+    }
+
+    [Fact]
+    public void The_functions_the_assignment_asks_for_are_each_listed_and_the_style_losses_in_their_own_sections()
+    {
+        var listings = NotebookListings();
+        foreach (var member in new[] { "compute_saliency_maps", "make", "create", "jitter", "gaussian_blur", "GuidedReluFunction", "GradCam",
+                                       "content_loss", "gram_matrix", "style_loss", "tv_loss" })
+            Assert.Contains(listings, l => l.Member == member);
+        foreach (var (member, section) in new[] { ("content_loss", "## Q6.B1"), ("gram_matrix", "## Q6.B2"), ("style_loss", "## Q6.B3"), ("tv_loss", "## Q6.B4") })
+        {
+            var l = Assert.Single(listings, l => l.Member == member);
+            Assert.Equal(("Q6-B-style-transfer", "Synthesis/Style/StyleLosses.cs"), (l.Notebook, l.File));
+            Assert.StartsWith(section, l.Section);
+        }
+    }
 }

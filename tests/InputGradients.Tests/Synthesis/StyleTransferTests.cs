@@ -118,4 +118,40 @@ public class StyleTransferTests
         }
         Assert.True((byHand.Image - normalized.Image).abs().max().item<float>() < 1e-5);
     }
+
+    [Fact]
+    public void AssignmentWeights_divide_by_the_content_size_and_each_gram_size()
+    {
+        var o = Options() with { ContentWeight = 3, StyleWeights = [4096.0, 16384.0 * 5], NormalizeBySize = true };
+        // Content features 1×128×24×32 (98 304 numbers); style layers of 64 and 128 channels (Gram 64² and 128²).
+        var (content, style) = o.AssignmentWeights([1, 128, 24, 32], [64, 128]);
+        Assert.Equal(3.0 / 98304, content, 15);
+        Assert.Equal([1.0, 5.0], style);
+        var (plainContent, plainStyle) = (o with { NormalizeBySize = false }).AssignmentWeights([1, 128, 24, 32], [64, 128]);
+        Assert.Equal(3.0, plainContent);
+        Assert.Equal([4096.0, 81920.0], plainStyle);
+        Assert.Throws<ArgumentException>(() => o.AssignmentWeights([1, 128, 24, 32], [64]));
+    }
+
+    [Fact]
+    public void Loss_terms_give_the_same_value_in_the_assignment_form_and_the_normalised_form()
+    {
+        // TinyNet on 16×16: relu2 is 8×8×8 (512 numbers); relu1 and conv3 have 8 channels (Gram matrices of 64).
+        var model = TinyNet();
+        manual_seed(5);
+        var content = rand(1, 3, 16, 16) * 2 - 1;
+        var style = rand(1, 3, 16, 16) * 2 - 1;
+        var current = rand(1, 3, 16, 16) * 2 - 1;
+        var o = Options() with { NormalizeBySize = true };
+        var terms = new StyleTransfer(model, Lo, Hi).loss_terms(current, content, style, o);
+        Assert.Equal(["content relu2 8×8×8", "style relu1 8×16×16", "style conv3 8×8×8"], terms.Select(t => $"{t.Loss} {t.Layer} {t.FeatureShape}"));
+        Assert.Equal([1.0 / 512, 1.0 / 64, 1.0 / 64], terms.Select(t => t.Factor));
+        Assert.All(terms, t => Assert.True(t.AssignmentLoss > 0 && t.RelativeDifference < 1e-5, t.ToString()));
+        // By hand: the content term is w_c/512 times the sum of squares.
+        var (_, taps) = InputGradients.Core.LayerTaps.run(model, current, false, "relu2");
+        var (_, target) = InputGradients.Core.LayerTaps.run(model, content, false, "relu2");
+        var bySum = (taps["relu2"] - target["relu2"]).pow(2).sum().item<float>() / 512.0;
+        Assert.Equal(bySum, terms[0].NormalisedLoss, 1e-5 * bySum);
+        Assert.Throws<ArgumentException>(() => new StyleTransfer(model, Lo, Hi).loss_terms(current, content, style, o with { NormalizeBySize = false }));
+    }
 }

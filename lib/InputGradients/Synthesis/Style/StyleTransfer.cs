@@ -46,6 +46,39 @@ public sealed record StyleTransferOptions
     public long Seed { get; init; } = 0;
     /// <summary>Iterations after which the current image is kept as a frame (the original showed 0, 100 and 199).</summary>
     public IReadOnlyList<int> FrameAt { get; init; } = [0, 100, 199];
+
+    /// <summary>
+    /// The weights a run passes to the assignment's <see cref="StyleLosses.content_loss"/> and
+    /// <see cref="StyleLosses.style_loss"/>: these options' weights, or with <see cref="NormalizeBySize"/>
+    /// <c>w_c / (C·H·W)</c> for the content layer and <c>w_l / C_l²</c> for each style layer (a Gram matrix is C_l×C_l).
+    /// So a normalised run minimises exactly the checked losses, with these weights.
+    /// </summary>
+    /// <param name="contentShape">Shape of the content layer's features, 1×C×H×W.</param>
+    /// <param name="styleChannels">Channels C_l of each style layer (null when every style weight is 0).</param>
+    public (double Content, IReadOnlyList<double> Style) AssignmentWeights(IReadOnlyList<long> contentShape, IReadOnlyList<long>? styleChannels)
+    {
+        if (!NormalizeBySize) return (ContentWeight, StyleWeights.ToList());
+        if (styleChannels is not null && styleChannels.Count != StyleWeights.Count)
+            throw new ArgumentException($"AssignmentWeights: {styleChannels.Count} style layers' channel counts for {StyleWeights.Count} style weights.");
+        double size = contentShape.Aggregate(1L, (a, b) => a * b);
+        var style = styleChannels is null
+            ? StyleWeights.ToList()
+            : StyleWeights.Select((w, l) => w / ((double)styleChannels[l] * styleChannels[l])).ToList();
+        return (ContentWeight / size, style);
+    }
+}
+
+/// <summary>
+/// One loss term at an image: the normalised weight <paramref name="Weight"/>, the size factor (1/(C·H·W) for the
+/// content, 1/C² for a style layer), the resulting weight of the assignment's loss, and the term computed as the
+/// assignment's loss with that weight and as the normalised mean form.
+/// </summary>
+public sealed record LossTerm(string Loss, string Layer, string FeatureShape, double Weight, double Factor, double AssignmentWeight,
+    double AssignmentLoss, double NormalisedLoss)
+{
+    /// <summary>|assignment − normalised| / max(|assignment|, |normalised|, 1e-30): 0 when the two forms agree.</summary>
+    public double RelativeDifference =>
+        Math.Abs(AssignmentLoss - NormalisedLoss) / Math.Max(Math.Max(Math.Abs(AssignmentLoss), Math.Abs(NormalisedLoss)), 1e-30);
 }
 
 /// <summary>Progress of a run: iteration (1-based count done), total, and the loss terms of the last step.</summary>
@@ -105,11 +138,8 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
             }
         }
 
-        // Per-size normalisation folds into the weights: w/|target| times the un-normalised sum.
-        var contentWeight = o.NormalizeBySize ? o.ContentWeight / contentTarget.numel() : o.ContentWeight;
-        var styleWeights = o.NormalizeBySize && styleActive
-            ? o.StyleWeights.Select((w, l) => w / styleTargets[l].numel()).ToList()
-            : o.StyleWeights.ToList();
+        var (contentWeight, styleWeights) = o.AssignmentWeights(contentTarget.shape,
+            styleActive ? styleTargets.Select(t => t.shape[^1]).ToList() : null);
 
         var lo = pixel_min.to(content_image.dtype);
         var hi = pixel_max.to(content_image.dtype);
@@ -186,6 +216,50 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         // Frames were moved out of each step's scope into this method's; hand them on to the caller's.
         var kept = frames.Select(f => (f.Item1, f.Item2.MoveToOuterDisposeScope())).ToList();
         return new StyleTransferResult { Image = result, Frames = kept, History = history };
+    }
+
+    /// <summary>
+    /// Each loss term of <paramref name="o"/> at the image <paramref name="current"/>, computed twice: as the assignment's
+    /// loss (<see cref="StyleLosses.content_loss"/>, <see cref="StyleLosses.style_loss"/>) with the weights a run uses
+    /// (<see cref="StyleTransferOptions.AssignmentWeights"/>), and independently as the size-normalised form
+    /// <c>w · mean((F − P)²)</c> or <c>w_l · mean((G_l − A_l)²)</c>. With <see cref="StyleTransferOptions.NormalizeBySize"/>
+    /// the two agree, which shows that a normalised run minimises the checked losses.
+    /// </summary>
+    public IReadOnlyList<LossTerm> loss_terms(Tensor current, Tensor content_image, Tensor? style_image, StyleTransferOptions o)
+    {
+        Validate(content_image, style_image, o);
+        if (!o.NormalizeBySize) throw new ArgumentException("loss_terms compares the normalised form with the checked losses: set NormalizeBySize.");
+        using var guard = new ModelGuard(model);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var styleActive = o.StyleWeights.Any(w => w != 0);
+        var now = LayerTaps.run(model, current, false, [.. o.StyleLayers.Append(o.ContentLayer).Distinct()]).layers;
+        var target = LayerTaps.run(model, content_image, false, o.ContentLayer).layers[o.ContentLayer];
+        var grams = styleActive
+            ? LayerTaps.run(model, style_image!, false, [.. o.StyleLayers]).layers
+                .ToDictionary(kv => kv.Key, kv => StyleLosses.gram_matrix(kv.Value))
+            : [];
+        var (contentWeight, styleWeights) = o.AssignmentWeights(target.shape, styleActive ? o.StyleLayers.Select(l => grams[l].shape[^1]).ToList() : null);
+
+        static string Shape(Tensor t) => string.Join("×", t.shape.Skip(1));
+        var terms = new List<LossTerm>
+        {
+            new("content", o.ContentLayer, Shape(target), o.ContentWeight, 1.0 / target.numel(), contentWeight,
+                StyleLosses.content_loss(contentWeight, now[o.ContentLayer], target).ToDouble(),
+                o.ContentWeight * (now[o.ContentLayer] - target).to_type(ScalarType.Float64).pow(2).mean().ToDouble()),
+        };
+        if (styleActive)
+            for (var l = 0; l < o.StyleLayers.Count; l++)
+            {
+                var layer = o.StyleLayers[l];
+                var a = grams[layer];
+                var g = StyleLosses.gram_matrix(now[layer]);
+                terms.Add(new("style", layer, Shape(now[layer]), o.StyleWeights[l], 1.0 / a.numel(), styleWeights[l],
+                    StyleLosses.style_loss([now[layer]], [a], [styleWeights[l]]).ToDouble(),
+                    o.StyleWeights[l] * (g - a).to_type(ScalarType.Float64).pow(2).mean().ToDouble()));
+            }
+        return terms;
     }
 
     static void Validate(Tensor content, Tensor? style, StyleTransferOptions o)
