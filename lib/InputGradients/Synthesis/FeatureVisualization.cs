@@ -1,4 +1,5 @@
 using InputGradients.Core;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace InputGradients.Synthesis;
@@ -57,4 +58,38 @@ public static class FeatureVisualization
             ShowEvery = 0,
         };
     }
+
+    /// <summary>
+    /// The pixel recipe (the one above, batched): pixels in the input space started at N(0, (10/255)²) in 0-1 units,
+    /// normalised gradient steps of <paramref name="step"/> (0-1 units, L2 norm of each whole image), circular jitter up
+    /// to 8 px, a blur σ = 0.5 after every 4th step, clamping to valid pixels. One image per objective.
+    /// </summary>
+    public static AscentResult pixels(nn.Module<Tensor, Tensor> model, InputSpace space, IReadOnlyList<Objective> objectives,
+        int size = 128, int iterations = 100, double step = 1500 / 255.0, long seed = 1, IProgress<AscentProgress>? progress = null)
+    {
+        double unit = space.Std.Average(sd => space.Scale / sd);   // input units per 0-1 unit
+        using var p = Parameterization.Pixels(space, objectives.Count, size, size, initScale: 10 / 255.0 * unit, seed: seed, blurEvery: 4, blurSigma: 0.5,
+            dtype: Dtype(model));
+        return Ascent.run(model, objectives, p, new AscentOptions {
+            Iterations = iterations, Optimizer = AscentOptimizer.SGD, LearningRate = step * unit, NormalizeGradient = true,
+            Transform = Transform.Roll(8), Seed = seed, Progress = progress,
+        });
+    }
+
+    /// <summary>
+    /// The decorrelated recipe (Olah et al. 2017, Lucent's defaults): <see cref="FourierImage"/> with colour decorrelation
+    /// (RGB models), Adam with learning rate <paramref name="lr"/>, <see cref="Transform.Standard"/> robustness transforms.
+    /// One image per objective.
+    /// </summary>
+    public static AscentResult fourier(nn.Module<Tensor, Tensor> model, InputSpace space, IReadOnlyList<Objective> objectives,
+        int size = 128, int iterations = 100, double lr = 0.05, long seed = 1, Transform? transform = null, IProgress<AscentProgress>? progress = null)
+    {
+        using var p = Parameterization.Fourier(space, objectives.Count, size, size, seed: seed, dtype: Dtype(model));
+        return Ascent.run(model, objectives, p, new AscentOptions {
+            Iterations = iterations, Optimizer = AscentOptimizer.Adam, LearningRate = lr,
+            Transform = transform ?? Transform.Standard(), Seed = seed, Progress = progress,
+        });
+    }
+
+    static ScalarType Dtype(nn.Module<Tensor, Tensor> model) => model.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
 }
