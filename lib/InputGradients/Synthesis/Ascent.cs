@@ -1,6 +1,5 @@
 using InputGradients.Core;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace InputGradients.Synthesis;
@@ -81,7 +80,7 @@ public static class Ascent
         bool needOutput = objective.NeedsOutput || track.Any(t => t.NeedsOutput) || o.StopWhen is not null;
         var rng = new Random((int)o.Seed);
         var transform = o.Transform ?? Transform.None;
-        using var optimizer = Create(o, param.Parameters);
+        using var optimizer = new Stepper(o, param.Parameters);
         var values = new List<double>();
         var frames = new List<(int, Tensor)>();
         bool stopped = false;
@@ -102,17 +101,17 @@ public static class Ascent
             }
             if (stopped) break;
             if (t == o.Iterations) break;
-            optimizer.zero_grad();
-            (-v).backward();
-            if (o.NormalizeGradient) NormalizePerExample(param.Parameters);
-            optimizer.step();
+            IReadOnlyList<Tensor> grads = torch.autograd.grad(new[] { v }, param.Parameters.ToArray()).ToArray();
+            if (o.NormalizeGradient) grads = grads.Select(NormalizePerExample).ToArray();
+            optimizer.step(grads);
             param.after_step(t);
             steps++;
             if (o.ShowEvery is { } k && (t == 0 || (k > 0 && (t + 1) % k == 0) || t == o.Iterations - 1))
                 frames.Add((t, Keep(param)));
         }
         using var final = torch.no_grad();
-        var input = param.input().detach();
+        Tensor input;
+        using (var alias = param.input()) input = alias.detach();
         var image = param.image();
         return new AscentResult(input, image, frames, values, steps, stopped);
     }
@@ -137,23 +136,52 @@ public static class Ascent
         return param.input().detach().clone().DetachFromDisposeScope();
     }
 
-    static optim.Optimizer Create(AscentOptions o, IReadOnlyList<Parameter> ps) => o.Optimizer switch
+    /// <summary>Each example's gradient divided by its L2 norm.</summary>
+    static Tensor NormalizePerExample(Tensor g)
     {
-        AscentOptimizer.SGD => torch.optim.SGD(ps, o.LearningRate),
-        AscentOptimizer.Adam => torch.optim.Adam(ps, o.LearningRate),
-        _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer)),
-    };
+        long n = g.shape[0];
+        var shape = Enumerable.Repeat(1L, (int)g.dim()).ToArray();
+        shape[0] = n;
+        return g / g.reshape(n, -1).norm(1).clamp_min(1e-30).view(shape);
+    }
 
-    static void NormalizePerExample(IReadOnlyList<Parameter> ps)
+    /// <summary>
+    /// Ascent steps on the parameters, written out rather than torch.optim's: gradient steps p ← p + lr·g, or Adam
+    /// (Kingma and Ba 2015; PyTorch's defaults β = (0.9, 0.999), ε = 1e-8) on the ascent direction. Its state lives in
+    /// tensors it disposes itself, which TorchSharp's optimisers and Parameter wrappers make hard to account for.
+    /// </summary>
+    sealed class Stepper : IDisposable
     {
-        using var _ = torch.no_grad();
-        foreach (var p in ps) {
-            if (p.grad is not { } g) continue;
-            long n = g.shape[0];
-            var shape = Enumerable.Repeat(1L, (int)g.dim()).ToArray();
-            shape[0] = n;
-            using var norm = g.reshape(n, -1).norm(1).clamp_min(1e-30).view(shape);
-            g.div_(norm);
+        const double Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
+        readonly AscentOptions o;
+        readonly IReadOnlyList<Tensor> ps;
+        readonly List<(Tensor m, Tensor v)> state = new();
+        int t;
+
+        public Stepper(AscentOptions options, IReadOnlyList<Tensor> parameters) => (o, ps) = (options, parameters);
+
+        public void step(IReadOnlyList<Tensor> grads)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var _ = torch.no_grad();
+            t++;
+            for (int i = 0; i < ps.Count; i++) {
+                var g = grads[i];
+                if (o.Optimizer == AscentOptimizer.SGD) { ps[i].add_(g, alpha: o.LearningRate); continue; }
+                if (state.Count <= i) state.Add((torch.zeros_like(g).DetachFromDisposeScope(), torch.zeros_like(g).DetachFromDisposeScope()));
+                var (m, v) = state[i];
+                m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
+                v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
+                double c1 = 1 - Math.Pow(Beta1, t), c2 = 1 - Math.Pow(Beta2, t);
+                var denom = (v / c2).sqrt_().add_(Eps);
+                ps[i].addcdiv_(m, denom, value: o.LearningRate / c1);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (m, v) in state) { m.Dispose(); v.Dispose(); }
+            state.Clear();
         }
     }
 }

@@ -79,7 +79,7 @@ public sealed class Objective
         new($"{a.Description} + {b.Description}", a.Layers.Concat(b.Layers), a.NeedsOutput || b.NeedsOutput, x => a.value(x) + b.value(x));
 
     public static Objective operator -(Objective a, Objective b) =>
-        new($"{a.Description} − {Paren(b)}", a.Layers.Concat(b.Layers), a.NeedsOutput || b.NeedsOutput, x => a.value(x) - b.value(x));
+        new($"{a.Description} − {(b.Description.Contains(" + ") || b.Description.Contains(" − ") ? $"({b.Description})" : b.Description)}", a.Layers.Concat(b.Layers), a.NeedsOutput || b.NeedsOutput, x => a.value(x) - b.value(x));
 
     public static Objective operator -(Objective a) => -1 * a;
 

@@ -1,6 +1,5 @@
 using InputGradients.Core;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace InputGradients.Synthesis;
@@ -15,7 +14,7 @@ public interface IParameterization : IDisposable
     /// <summary>Number of images.</summary>
     long Batch { get; }
     /// <summary>The leaf tensors the optimiser updates.</summary>
-    IReadOnlyList<Parameter> Parameters { get; }
+    IReadOnlyList<Tensor> Parameters { get; }
     /// <summary>The model input N×C×H×W, in the autograd graph of <see cref="Parameters"/>.</summary>
     Tensor input();
     /// <summary>The images on 0-1 (RGB or grey, image channel order), detached. A new tensor.</summary>
@@ -39,7 +38,8 @@ public static class Parameterization
         int blurEvery = 0, double blurSigma = 0.5, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         using var scope = torch.NewDisposeScope();
-        var init = torch.randn(new[] { batch, space.Channels, height, width }, dtype: ScalarType.Float32, generator: Seeded(seed)).to(dtype, device ?? torch.CPU) * initScale;
+        using var gen = Seeded(seed);
+        var init = torch.randn(new[] { batch, space.Channels, height, width }, dtype: ScalarType.Float32, generator: gen).to(dtype, device ?? torch.CPU) * initScale;
         return new PixelImage(init, space, space.Low, space.High, blurEvery, blurSigma);
     }
 
@@ -58,7 +58,7 @@ public static class Parameterization
 /// </summary>
 public sealed class PixelImage : IParameterization
 {
-    readonly Parameter x;
+    readonly Tensor x;
     readonly InputSpace? space;
     readonly Tensor? low, high, boxLow, boxHigh;
     readonly int blurEvery;
@@ -82,8 +82,8 @@ public sealed class PixelImage : IParameterization
         if (blurEvery < 0) throw new ArgumentOutOfRangeException(nameof(blurEvery), $"blurEvery must be non-negative, got {blurEvery}.");
         if (budget is { } b && !(b >= 0)) throw new ArgumentOutOfRangeException(nameof(budget), $"The budget must be non-negative, got {b}.");
         (this.space, this.blurEvery, this.blurSigma) = (space, blurEvery, blurSigma);
-        using (var start = initial.detach().clone()) x = new Parameter(start, requires_grad: true);
-        x.DetachFromDisposeScope();
+        using var scope = torch.NewDisposeScope();   // the temporaries below (detach() makes new tensors too)
+        x = initial.detach().clone().requires_grad_(true).DetachFromDisposeScope();
         this.low = low is null ? null : Keep(InputSpace.Column(low, x));
         this.high = high is null ? null : Keep(InputSpace.Column(high, x));
         if (budget is { } e) {
@@ -98,7 +98,7 @@ public sealed class PixelImage : IParameterization
     static Tensor Keep(Tensor t) { t.DetachFromDisposeScope(); return t; }
 
     public long Batch => x.shape[0];
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public IReadOnlyList<Tensor> Parameters { get; }
     public string Description { get; }
 
     public Tensor input() => x.alias();
@@ -141,7 +141,7 @@ public sealed class FourierImage : IParameterization
     /// <summary>Divides the internal image by this (Lucid's constant; keeps the start near mid-grey).</summary>
     public const double Magic = 4.0;
 
-    readonly Parameter spectrum;   // N×C×H×(W/2+1)×2 (real, imaginary)
+    readonly Tensor spectrum;   // N×C×H×(W/2+1)×2 (real, imaginary)
     readonly Tensor scale;         // 1×1×H×(W/2+1)×1
     readonly Tensor? colour;       // 3×3 normalised colour matrix
     readonly InputSpace space;
@@ -155,9 +155,9 @@ public sealed class FourierImage : IParameterization
         device ??= torch.CPU;
         using var scope = torch.NewDisposeScope();
         long c = space.Channels;
-        var init = torch.randn(new[] { batch, c, height, width / 2 + 1, 2 }, dtype: ScalarType.Float32, generator: Parameterization.Seeded(seed)).to(dtype, device) * sd;
-        spectrum = new Parameter(init, requires_grad: true);
-        spectrum.DetachFromDisposeScope();
+        using var gen = Parameterization.Seeded(seed);
+        var init = torch.randn(new[] { batch, c, height, width / 2 + 1, 2 }, dtype: ScalarType.Float32, generator: gen).to(dtype, device) * sd;
+        spectrum = init.requires_grad_(true).DetachFromDisposeScope();
         scale = Frequencies(height, width, decayPower, dtype, device).DetachFromDisposeScope();
         colour = decorrelate && c == 3 ? ColourMatrix(dtype, device).DetachFromDisposeScope() : null;
         Description = $"Fourier (1/f^{decayPower:G3})" + (colour is not null ? " + colour decorrelation" : "") + ", sigmoid";
@@ -190,7 +190,7 @@ public sealed class FourierImage : IParameterization
     }
 
     public long Batch => spectrum.shape[0];
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public IReadOnlyList<Tensor> Parameters { get; }
     public string Description { get; }
 
     /// <summary>The image before the sigmoid (N×C×H×W): inverse FFT of the scaled spectrum / 4, colours mixed.</summary>
