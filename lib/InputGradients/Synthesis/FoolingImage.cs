@@ -34,13 +34,13 @@ public static class FoolingImage
     /// <param name="space">With a budget, also keep the pixels valid in this input space (optional).</param>
     public static FoolingResult make(Tensor X, long target_y, nn.Module<Tensor, Tensor> model, double lr = 10, int max_iter = 100,
         IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null) =>
-        make(X, Objective.ClassLogit(target_y), o => o.argmax(1), target_y, model, lr, max_iter, progress, budget, space);
+        make(X, Objective.ClassLogit(target_y), a => a.NeedOutput().argmax(1)[0].item<long>(), target_y, model, lr, max_iter, progress, budget, space);
 
     /// <summary>
-    /// The same ascent for any objective, stopping when <paramref name="predict"/> (model output N×K → N indices) gives
-    /// <paramref name="goal"/>. The CLI uses it to make the backbone's most active channel a chosen one.
+    /// The same ascent for any objective, stopping when <paramref name="predict"/> (the activations of the current image →
+    /// an index) gives <paramref name="goal"/>. The CLI uses it to make the backbone's most active channel a chosen one.
     /// </summary>
-    public static FoolingResult make(Tensor X, Objective objective, Func<Tensor, Tensor> predict, long goal, nn.Module<Tensor, Tensor> model,
+    public static FoolingResult make(Tensor X, Objective objective, Func<Activations, long> predict, long goal, nn.Module<Tensor, Tensor> model,
         double lr = 10, int max_iter = 100, IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null)
     {
         if (X.dim() != 4 || X.shape[0] != 1) throw new ArgumentException($"FoolingImage.make: X must be one image 1×C×H×W, got [{string.Join(",", X.shape)}].");
@@ -50,8 +50,7 @@ public static class FoolingImage
         long predicted = -1;
         bool Reached(Activations a)
         {
-            using var p = predict(a.NeedOutput());
-            predicted = p[0].item<long>();
+            predicted = predict(a);
             return predicted == goal;
         }
         var report = progress is null ? null : new Experiments.ProgressReport<AscentProgress>(p =>
