@@ -255,7 +255,6 @@ public static class Methods
     public static int FeatVis(Request r, IAnsiConsole console, bool live)
     {
         OutputGuard.CheckFolder(r.Out, r.Inputs);
-        if (r.Channel is not null) throw new CliException("featvis takes --channels (one or more), not --channel.");
         using var m = Open(r, console);
         int size = m.Kind == ModelKind.Fashion ? 28 : r.Size;
         var channels = r.Channels ?? [0];
