@@ -186,7 +186,7 @@ public static class Methods
             double lr = r.Lr ?? m.Kind switch { ModelKind.Fashion => 1, _ => Math.Round(10 * m.Space.UnitScale) };
             console.MarkupLineInterpolated($"fooling [bold]{path}[/] towards {description}, step length {lr}");
             var result = ProgressBar.Run(console, live, "fooling", r.Steps, done =>
-                FoolingImage.make(input, objective, predict, goal, m.Net, lr, r.Steps, new ProgressBar.Sync<FoolingProgress>(p => done(p.Iteration))));
+                FoolingImage.toward(input, objective, predict, goal, m.Net, lr, r.Steps, new ProgressBar.Sync<FoolingProgress>(p => done(p.Iteration))));
             using (result)
             {
                 var what = m.HasClasses ? $"'{m.Classes![(int)result.Predicted]}'" : $"channel {result.Predicted}";

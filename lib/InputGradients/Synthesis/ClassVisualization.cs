@@ -89,13 +89,9 @@ public sealed record ClassVisualizationResult(Tensor Image, IReadOnlyList<(int I
 /// </code></example>
 public static class ClassVisualization
 {
-    /// <summary>The original recipe through <see cref="Ascent"/>: <see cref="PixelImage"/> (clamp, blur every
-    /// BlurEvery steps), <see cref="Transform.Roll"/>, objective <c>target − L2Reg·L2</c>, plain gradient steps.</summary>
-    public static ClassVisualizationResult create(Target target, nn.Module<Tensor, Tensor> model, ClassVisualizationOptions? options = null) =>
-        create(Objective.Of(target is Target.PerExample
-            ? throw new ArgumentException("ClassVisualization: use one class or a score function, not per-example targets.") : target), model, options);
-
-    /// <summary>The same for any <see cref="Objective"/> (the L2 penalty of the options is subtracted from it).</summary>
+    /// <summary>The original recipe through <see cref="Ascent"/> for any <see cref="Objective"/>: <see cref="PixelImage"/>
+    /// (clamp, blur every BlurEvery steps), <see cref="Transform.Roll"/> jitter, the objective minus L2Reg·‖I‖², plain
+    /// gradient steps of LearningRate. A class index or a <see cref="Target"/> converts to an objective (its logit or score).</summary>
     public static ClassVisualizationResult create(Objective objective, nn.Module<Tensor, Tensor> model, ClassVisualizationOptions? options = null)
     {
         var o = options ?? new ClassVisualizationOptions();

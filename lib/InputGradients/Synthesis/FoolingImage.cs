@@ -24,23 +24,11 @@ public readonly record struct FoolingProgress(int Iteration, int MaxIterations, 
 /// </code></example>
 public static class FoolingImage
 {
-    /// <param name="X">Image, 1×C×H×W (not modified).</param>
-    /// <param name="target_y">Class the model should predict.</param>
-    /// <param name="model">Classifier with N×K output.</param>
-    /// <param name="lr">Step length in input units (the original: 10; the earlier Stanford version: 1).</param>
-    /// <param name="max_iter">Step cap (100).</param>
-    /// <param name="progress">Reports each step.</param>
-    /// <param name="budget">Optional L∞ budget: no input value moves more than this from <paramref name="X"/> (input units).</param>
-    /// <param name="space">With a budget, also keep the pixels valid in this input space (optional).</param>
-    public static FoolingResult make(Tensor X, long target_y, nn.Module<Tensor, Tensor> model, double lr = 10, int max_iter = 100,
-        IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null) =>
-        make(X, Objective.ClassLogit(target_y), a => a.NeedOutput().argmax(1)[0].item<long>(), target_y, model, lr, max_iter, progress, budget, space);
-
     /// <summary>
-    /// The same ascent for any objective, stopping when <paramref name="predict"/> (the activations of the current image →
+    /// Normalised gradient ascent on any objective, stopping when <paramref name="predict"/> (the activations of the current image →
     /// an index) gives <paramref name="goal"/>. The CLI uses it to make the backbone's most active channel a chosen one.
     /// </summary>
-    public static FoolingResult make(Tensor X, Objective objective, Func<Activations, long> predict, long goal, nn.Module<Tensor, Tensor> model,
+    public static FoolingResult toward(Tensor X, Objective objective, Func<Activations, long> predict, long goal, nn.Module<Tensor, Tensor> model,
         double lr = 10, int max_iter = 100, IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null)
     {
         if (X.dim() != 4 || X.shape[0] != 1) throw new ArgumentException($"FoolingImage.make: X must be one image 1×C×H×W, got [{string.Join(",", X.shape)}].");
@@ -62,5 +50,21 @@ public static class FoolingImage
             StopWhen = Reached, Progress = report,
         });
         return new FoolingResult(r.Input.clone().MoveToOuterDisposeScope(), r.Steps, r.Stopped, predicted);
+    }
+
+    /// <param name="X">Image, 1×C×H×W (not modified).</param>
+    /// <param name="target_y">Class the model should predict.</param>
+    /// <param name="model">Classifier with N×K output.</param>
+    /// <param name="lr">Step length in input units (the original: 10; the earlier Stanford version: 1).</param>
+    /// <param name="max_iter">Step cap (100).</param>
+    /// <param name="progress">Reports each step.</param>
+    /// <param name="budget">Optional L∞ budget: no input value moves more than this from <paramref name="X"/> (input units).</param>
+    /// <param name="space">With a budget, also keep the pixels valid in this input space (optional).</param>
+    public static FoolingResult make(Tensor X, long target_y, nn.Module<Tensor, Tensor> model, double lr = 10, int max_iter = 100,
+        IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null)
+    {
+        // The class logit is the objective; the prediction is the arg max of the output.
+        var objective = Objective.ClassLogit(target_y);
+        return toward(X, objective, a => a.NeedOutput().argmax(1)[0].item<long>(), target_y, model, lr, max_iter, progress, budget, space);
     }
 }

@@ -188,13 +188,18 @@ public sealed class Objective
     {
         switch (target) {
             case Target.ClassIndex c: return ClassLogit(c.Index);
-            case Target.PerExample: throw new ArgumentException("Objective.Of: per-example targets: use ClassLogit(k).ForExample(i) for each example.");
+            case Target.PerExample: throw new ArgumentException("Objective: use one class or a score function, not per-example targets (for a batch: ClassLogit(k).ForExample(i) per image).");
             default:
                 var layer = target.LayerName;
                 return new Objective(target.ToString(), layer is null ? Array.Empty<string>() : new[] { layer }, layer is null,
                     a => target.scores(a.Output, a.Layers, a.Input.shape[0]).sum());
         }
     }
+
+    /// <summary>A class index is its logit; a <see cref="Target"/> its score (see <see cref="Of"/>).</summary>
+    public static implicit operator Objective(long k) => ClassLogit(k);
+    public static implicit operator Objective(int k) => ClassLogit(k);
+    public static implicit operator Objective(Target target) => Of(target);
 
     static Tensor Channels(Tensor t, string layer, long channel)
     {
