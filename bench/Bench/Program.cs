@@ -58,10 +58,9 @@ using (no_grad())
 }
 const double FoolLr = 1.0;
 
-// Class visualisation: the original's settings moved to this input space (0-255 BGR minus mean, about 58x larger).
-double[] mean = net.MeanBgr.Select(v => (double)v).ToArray();
-double[] low = mean.Select(m => -m).ToArray(), high = mean.Select(m => 255 - m).ToArray();
-var visOptions = new ClassVisualizationOptions { Iterations = visSteps, ShowEvery = 0 }.for_input_scale(ResNet18Backbone.InputScale) with { ClampLow = low, ClampHigh = high };
+// Class visualisation: the original's settings moved to the backbone's input space (0-255 BGR minus mean, about 58x larger).
+double[] low = net.InputSpace.Low, high = net.InputSpace.High;
+var visOptions = new ClassVisualizationOptions { Iterations = visSteps, ShowEvery = 0 }.for_input_scale(net.InputSpace.UnitScale) with { ClampLow = low, ClampHigh = high };
 
 // Style transfer: the CLI's layers and weights, normalised by each target's energy (the library's EnergyWeights).
 var styleOptions = EnergyWeights.Options(net, content, style) with { Iterations = styleSteps, FrameAt = [] };

@@ -53,6 +53,16 @@ public static class Cli
         classvis.SetAction(parse => Guard(console, () => Methods.ClassVis(o.Read(parse), console, live)));
         root.Add(classvis);
 
+        var featvis = new Command("featvis", "Feature visualisation: one image per channel of --layer (--channels 3 42 100), optimised as one " +
+                                             "batch; recipe fourier (decorrelated Fourier image, Adam, random pad/jitter/scale/rotate; Olah et al. " +
+                                             "2017) or pixels (pixel ascent with jitter and blur).");
+        o.AddModelOptions(featvis);
+        featvis.Add(o.Layer); featvis.Add(o.Channels); featvis.Add(o.Recipe); featvis.Add(o.Size);
+        featvis.Add(o.Steps(128, Limits.MaxClassVisSteps, "Gradient-ascent steps."));
+        featvis.Add(o.Seed);
+        featvis.SetAction(parse => Guard(console, () => Methods.FeatVis(o.Read(parse), console, live)));
+        root.Add(featvis);
+
         root.Add(StyleCommand.Create(console, live));
         root.Add(TrustCommands.Sanity(o, console, live));
         root.Add(TrustCommands.Faithfulness(o, console, live));
@@ -96,7 +106,8 @@ public static class Cli
 
 /// <summary>Values of the options shared by the image commands.</summary>
 public sealed record Request(string[] Images, ModelKind Model, string? Weights, string Out, string Layer, long? Channel, long? Class,
-    int? Threads, int Steps, int Samples, double Noise, string? CamLayer, double? Lr, long Seed)
+    int? Threads, int Steps, int Samples, double Noise, string? CamLayer, double? Lr, long Seed,
+    long[]? Channels = null, string Recipe = "fourier", int Size = 128)
 {
     /// <summary>The files the command reads, which it must never write over.</summary>
     public IEnumerable<string?> Inputs => Images.Append(Weights);
@@ -122,6 +133,9 @@ sealed class Options
     public readonly Option<double> Noise = new("--noise") { Description = $"SmoothGrad: noise standard deviation as a fraction of the input range (0 to {Limits.MaxNoise}).", DefaultValueFactory = _ => 0.15 };
     public readonly Option<string?> CamLayer = new("--cam-layer") { Description = "Grad-CAM layer (default: resnet18 layer3, fashion features.relu3, squeezenet features.12)." };
     public readonly Option<double?> Lr = new("--lr") { Description = $"Fooling: step length in input units (default: 10 for squeezenet, 580 for the backbone's 0-255 input, 1 for fashion); greater than 0, at most {Limits.MaxLr}." };
+    public readonly Option<long[]> Channels = new("--channels") { Description = "Channels of --layer, one image each (e.g. --channels 3 42 100; default 0).", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string> Recipe = new("--recipe") { Description = "featvis: fourier (default) or pixels.", DefaultValueFactory = _ => "fourier" };
+    public readonly Option<int> Size = new("--size") { Description = $"featvis: image side in pixels, {Limits.MinSize} to 512 (the Fashion-MNIST CNN always takes 28).", DefaultValueFactory = _ => 128 };
     public readonly Option<long> Seed = new("--seed") { Description = "Random seed (0 to 2147483647).", DefaultValueFactory = _ => 0 };
     /// <summary>Each command's --steps option and its largest accepted value.</summary>
     readonly Dictionary<Option<int>, int> _maxSteps = [];
@@ -159,7 +173,13 @@ sealed class Options
         var channel = p.GetValue(Channel) is { } ch ? Limits.Whole("--channel", ch, 0, long.MaxValue) : (long?)null;
         var @class = p.GetValue(Class) is { } k ? Limits.Whole("--class", k, 0, long.MaxValue) : (long?)null;
         var images = p.CommandResult.Command.Arguments.Contains(Images) ? p.GetValue(Images) ?? [] : [];
+        var channels = Has(Channels) && p.GetValue(Channels) is { Length: > 0 } cs
+            ? cs.Select(c => Limits.Whole("--channels", c, 0, long.MaxValue)).Distinct().ToArray() : null;
+        if (channels is { Length: > 64 }) throw new CliException($"--channels: at most 64 channels at once, got {channels.Length}.");
+        var recipe = Has(Recipe) ? (p.GetValue(Recipe) ?? "fourier").ToLowerInvariant() : "fourier";
+        if (recipe is not ("fourier" or "pixels")) throw new CliException($"--recipe '{recipe}' is not one of fourier, pixels.");
+        var size = Has(Size) ? (int)Limits.Whole("--size", p.GetValue(Size), Limits.MinSize, 512) : 128;
         return new Request(images, model, p.GetValue(Weights), p.GetValue(Out) ?? Cli.DefaultOut, p.GetValue(Layer) ?? "layer4",
-            channel, @class, threads, steps, samples, noise, p.GetValue(CamLayer), lr, seed);
+            channel, @class, threads, steps, samples, noise, p.GetValue(CamLayer), lr, seed, channels, recipe, size);
     }
 }

@@ -62,20 +62,20 @@ public static class Methods
     }
 
     /// <summary>The target for one image and how to name it in messages and file names.</summary>
-    static (Target Target, string Description, string Tag) Choose(CliModel m, Request r, Tensor input, bool forFooling = false)
+    static (Target Target, Objective Objective, string Description, string Tag) Choose(CliModel m, Request r, Tensor input, bool forFooling = false)
     {
         if (!m.HasClasses)
         {
             if (r.Class is not null) throw new CliException("--class: the resnet18 backbone has no classifier head; use --channel N (a channel of --layer).");
             long c = r.Channel ?? (forFooling ? MedianChannel(m, input, r.Layer) : m.MostActiveChannel(input, r.Layer));
             CheckChannel(m, input, r.Layer, c);
-            return (Target.Channel(r.Layer, c), $"channel {c} of {r.Layer}" + (r.Channel is null && !forFooling ? " (the most active)" : ""), $"{r.Layer}-ch{c}");
+            return (Target.Channel(r.Layer, c), Objective.Channel(r.Layer, c), $"channel {c} of {r.Layer}" + (r.Channel is null && !forFooling ? " (the most active)" : ""), $"{r.Layer}-ch{c}");
         }
         if (r.Channel is not null) throw new CliException($"--channel is for the resnet18 backbone; --model {r.Model.ToString().ToLowerInvariant()} takes --class N.");
         long k = r.Class ?? (forFooling ? MedianClass(m, input) : m.Predict(input)!.Value.Index);
         if (k < 0 || k >= m.Classes!.Count) throw new CliException($"--class {k} is out of range: the model has {m.Classes.Count} classes (0..{m.Classes.Count - 1}).");
         var how = r.Class is null && !forFooling ? " (predicted)" : "";
-        return (Target.Class(k), $"class {k} '{m.Classes[(int)k]}'{how}", $"class{k}");
+        return (Target.Class(k), Objective.ClassLogit(k), $"class {k} '{m.Classes[(int)k]}'{how}", $"class{k}");
     }
 
     static void CheckChannel(CliModel m, Tensor input, string layer, long c)
@@ -139,7 +139,7 @@ public static class Methods
         {
             using var scope = NewDisposeScope();
             var (image, input) = m.LoadImage(path);
-            var (target, description, tag) = Choose(m, r, input);
+            var (target, _, description, tag) = Choose(m, r, input);
             console.MarkupLineInterpolated($"{method.Name} of [bold]{path}[/]: {description}");
             var result = method.Compute(new AttributionRun(m, r, input, target, camLayer, console, live));
             var unit = Render.Normalize(result.Map, result.Clip);
@@ -160,16 +160,18 @@ public static class Methods
         {
             using var scope = NewDisposeScope();
             var (image, input) = m.LoadImage(path);
-            var (target, description, tag) = Choose(m, r, input, forFooling: true);
-            // FoolingImage aims at an output index: for the backbone, the pooled layer4 channel (= the channel's mean).
-            var module = m.HasClasses ? m.Net : new ChannelScores(m.Net, r.Layer);
-            long index = target switch { Target.ClassIndex c => c.Index, _ => long.Parse(tag[(tag.LastIndexOf("ch", StringComparison.Ordinal) + 2)..]) };
-            // The original's 10 suits 224x224 unit-scale inputs; the backbone's inputs are ~58x larger, and a 28x28 image has
-            // 64x fewer pixels, so the same step is relatively 8x longer there.
-            double lr = r.Lr ?? m.Kind switch { ModelKind.Resnet18 => 10 * ResNet18Backbone.InputScale, ModelKind.Fashion => 1, _ => 10 };
+            var (_, objective, description, tag) = Choose(m, r, input, forFooling: true);
+            // The goal is the class, or for the backbone the channel that should become the most active of --layer.
+            long goal = objective.ClassTarget ?? objective.ChannelTarget!.Value.Channel;
+            Func<Activations, long> predict = m.HasClasses
+                ? a => a.NeedOutput().argmax(1)[0].item<long>()
+                : a => { using var s = a.Layer(r.Layer).mean([2, 3]).argmax(1); return s[0].item<long>(); };
+            // The original's 10 suits 224x224 unit-scale inputs; the backbone's inputs are ~58x larger (the model's input
+            // space says by how much), and a 28x28 image has 64x fewer pixels, so the same step is relatively 8x longer there.
+            double lr = r.Lr ?? m.Kind switch { ModelKind.Fashion => 1, _ => Math.Round(10 * m.Space.UnitScale) };
             console.MarkupLineInterpolated($"fooling [bold]{path}[/] towards {description}, step length {lr}");
             var result = ProgressBar.Run(console, live, "fooling", r.Steps, done =>
-                FoolingImage.make(input, index, module, lr, r.Steps, new ProgressReport<FoolingProgress>(p => done(p.Iteration))));
+                FoolingImage.toward(input, objective, predict, goal, m.Net, lr, r.Steps, new ProgressReport<FoolingProgress>(p => done(p.Iteration))));
             using (result)
             {
                 var what = m.HasClasses ? $"'{m.Classes![(int)result.Predicted]}'" : $"channel {result.Predicted}";
@@ -192,26 +194,27 @@ public static class Methods
     {
         OutputGuard.CheckFolder(r.Out, r.Inputs);
         using var m = Open(r, console);
-        Target target;
-        string tag, description;
+        Objective objective;
+        string tag;
         if (m.HasClasses)
         {
             if (r.Channel is not null) throw new CliException($"--channel is for the resnet18 backbone; --model {r.Model.ToString().ToLowerInvariant()} takes --class N.");
             long k = r.Class ?? 0;
             if (k < 0 || k >= m.Classes!.Count) throw new CliException($"--class {k} is out of range: the model has {m.Classes.Count} classes (0..{m.Classes.Count - 1}).");
-            (target, tag, description) = (Target.Class(k), $"class{k}", $"class {k} '{m.Classes[(int)k]}'");
+            (objective, tag) = (Objective.ClassLogit(k), $"class{k}");
         }
         else
         {
             if (r.Class is not null) throw new CliException("--class: the resnet18 backbone has no classifier head; use --channel N (a channel of --layer).");
             long c = r.Channel ?? 0;
-            using (var probe = zeros(1, 3, m.Size, m.Size)) CheckChannel(m, probe, r.Layer, c);
-            (target, tag, description) = (Target.Channel(r.Layer, c), $"{r.Layer}-ch{c}", $"channel {c} of {r.Layer}");
+            using (var probe = zeros(1, m.Space.Channels, m.Size, m.Size)) CheckChannel(m, probe, r.Layer, c);
+            (objective, tag) = (Objective.Channel(r.Layer, c), $"{r.Layer}-ch{c}");
         }
         var o = Settings(m, r);
-        console.MarkupLineInterpolated($"class visualisation of {description}: {r.Steps} steps, seed {r.Seed}");
+        var named = objective.ClassTarget is { } cls ? $"{objective.Description} '{m.Classes![(int)cls]}'" : objective.Description;
+        console.MarkupLineInterpolated($"class visualisation of {named}: {r.Steps} steps, seed {r.Seed}");
         using var result = ProgressBar.Run(console, live, "visualising", r.Steps, done =>
-            ClassVisualization.create(target, m.Net, o with { Progress = new ProgressReport<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
+            ClassVisualization.create(objective, m.Net, o with { Progress = new ProgressReport<ClassVisualizationProgress>(p => done(p.Iteration + 1)) }));
         using var image = m.ToImage(result.Image);
         string file = Path.Combine(r.Out, $"classvis.{r.Model.ToString().ToLowerInvariant()}.{tag}.png");
         Save(r, (image, file));
@@ -219,20 +222,51 @@ public static class Methods
         return 0;
     }
 
-    /// <summary>The original assignment's settings (for unit-scale inputs) moved to each model's input space; for the
-    /// 28x28 Fashion-MNIST CNN, settings picked by looking at classes 0, 1, 7, 9 (shirt, trouser, sneaker, boot shapes
-    /// appear; the original's lr 25 and 16-pixel jitter give noise on 28 pixels).</summary>
+    /// <summary>The original assignment's settings (for unit-scale inputs) moved to each model's input space (its
+    /// <see cref="InputSpace.UnitScale"/>); for the 28x28 Fashion-MNIST CNN, settings picked by looking at classes 0, 1, 7,
+    /// 9 (shirt, trouser, sneaker, boot shapes appear; the original's lr 25 and 16-pixel jitter give noise on 28 pixels).</summary>
     static ClassVisualizationOptions Settings(CliModel m, Request r) => m.Kind switch
     {
-        ModelKind.Resnet18 => new ClassVisualizationOptions { Iterations = r.Steps, Seed = r.Seed, ShowEvery = 0 }
-            .for_input_scale(ResNet18Backbone.InputScale) with { ClampLow = m.Low, ClampHigh = m.High, Shape = [1, 3, m.Size, m.Size] },
         ModelKind.Fashion => new ClassVisualizationOptions
         {
             Iterations = r.Steps, Seed = r.Seed, ShowEvery = 0, Shape = [1, 1, 28, 28], MaxJitter = 1, LearningRate = 0.2, L2Reg = 0.01,
             BlurEvery = 4, BlurSigma = 0.5, InitScale = 0.1, ClampLow = m.Low, ClampHigh = m.High,
         },
-        _ => new ClassVisualizationOptions { Iterations = r.Steps, Seed = r.Seed, ShowEvery = 0, ClampLow = m.Low, ClampHigh = m.High },
+        _ => new ClassVisualizationOptions { Iterations = r.Steps, Seed = r.Seed, ShowEvery = 0 }
+            .for_input_scale(m.Space.UnitScale) with { ClampLow = m.Low, ClampHigh = m.High, Shape = [1, m.Space.Channels, m.Size, m.Size] },
     };
+
+    /// <summary>Feature visualisation of channels of --layer, one image each, as one batch through the library's ascent loop.</summary>
+    public static int FeatVis(Request r, IAnsiConsole console, bool live)
+    {
+        OutputGuard.CheckFolder(r.Out, r.Inputs);
+        using var m = Open(r, console);
+        int size = m.Kind == ModelKind.Fashion ? 28 : r.Size;
+        var channels = r.Channels ?? [0];
+        using (var probe = zeros(1, m.Space.Channels, size, size))
+            foreach (var c in channels) CheckChannel(m, probe, r.Layer, c);
+        var goals = channels.Select(c => Objective.Channel(r.Layer, c)).ToList();
+        console.MarkupLineInterpolated($"feature visualisation ({r.Recipe}) of {goals.Count} channel(s) of {r.Layer}: {size}x{size}, {r.Steps} steps, seed {r.Seed}");
+        using var result = ProgressBar.Run(console, live, "visualising", r.Steps, done =>
+        {
+            var progress = new ProgressReport<AscentProgress>(p => done(p.Iteration + 1));
+            return r.Recipe == "pixels"
+                ? FeatureVisualization.pixels(m.Net, m.Space, goals, size, r.Steps, seed: r.Seed, progress: progress)
+                // 28 pixels leave no room for Lucent's padding and crops: shifts only.
+                : FeatureVisualization.fourier(m.Net, m.Space, goals, size, r.Steps, seed: r.Seed,
+                    transform: m.Kind == ModelKind.Fashion ? Transform.Roll(2) : null, progress: progress);
+        });
+        var values = Ascent.evaluate(m.Net, goals, result.Input);
+        for (int i = 0; i < goals.Count; i++)
+        {
+            string file = Path.Combine(r.Out, $"featvis.{r.Model.ToString().ToLowerInvariant()}.{r.Layer}-ch{channels[i]}.{r.Recipe}.png");
+            using var image = result.Image[i];
+            Save(r, (image, file));
+            console.MarkupLineInterpolated($"  channel {channels[i]}: mean activation {values[i]:F3}");
+            Wrote(console, file);
+        }
+        return 0;
+    }
 
     /// <summary>Counts calls of an inner method (SmoothGrad calls it once per noisy sample) for the progress bar.</summary>
     sealed class Counting(IAttribution inner, Action tick) : IAttribution
@@ -242,28 +276,6 @@ public static class Methods
             var a = inner.attribute(inputs, target);
             tick();
             return a;
-        }
-    }
-
-    /// <summary>The backbone seen as a classifier over the channels of one layer: output N×C = channel means. Lets
-    /// <see cref="FoolingImage"/> (which aims at an output index) push one channel to the top.</summary>
-    sealed class ChannelScores : nn.Module<Tensor, Tensor>
-    {
-        readonly nn.Module<Tensor, Tensor> net;
-        readonly string layer;
-
-        public ChannelScores(nn.Module<Tensor, Tensor> net, string layer) : base(nameof(ChannelScores))
-        {
-            this.net = net;
-            this.layer = layer;
-            RegisterComponents();
-        }
-
-        public override Tensor forward(Tensor x)
-        {
-            using var scope = NewDisposeScope();
-            var a = LayerTaps.run(net, x, false, layer).layers[layer];
-            return a.mean([2, 3]).MoveToOuterDisposeScope();
         }
     }
 }

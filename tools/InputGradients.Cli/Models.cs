@@ -21,17 +21,29 @@ public sealed class CliModel : IDisposable
     public required nn.Module<Tensor, Tensor> Net { get; init; }
     /// <summary>Image side length the network is fed.</summary>
     public required int Size { get; init; }
+    /// <summary>How an image becomes the network's input and back, supplied by the model (valid range, display).</summary>
+    public required InputSpace Space { get; init; }
     /// <summary>Input-space bounds of valid pixels, per channel (for clamping synthesised images).</summary>
-    public required double[] Low { get; init; }
-    public required double[] High { get; init; }
+    public double[] Low => Space.Low;
+    public double[] High => Space.High;
     /// <summary>Default Grad-CAM layer.</summary>
     public required string CamLayer { get; init; }
     /// <summary>Class names for class models; null for the ResNet-18 backbone (no classifier head).</summary>
     public IReadOnlyList<string>? Classes { get; init; }
+    /// <summary>RGB 0-1 image 3×H×W (already resized) → the image the network sees, C×H×W on 0-1 (grey for Fashion-MNIST).</summary>
+    public Func<Tensor, Tensor> ToModelImage { get; init; } = rgb01 => rgb01.alias();
     /// <summary>RGB 0-1 image 3×H×W (already resized) → network input 1×C×H×W.</summary>
-    public required Func<Tensor, Tensor> ToInput { get; init; }
+    public Tensor ToInput(Tensor rgb01)
+    {
+        using var scope = NewDisposeScope();
+        return Space.from_image(ToModelImage(rgb01).unsqueeze(0)).MoveToOuterDisposeScope();
+    }
     /// <summary>Network input 1×C×H×W → RGB or grey image C×H×W on 0-1 (clamped).</summary>
-    public required Func<Tensor, Tensor> ToImage { get; init; }
+    public Tensor ToImage(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return Space.to_image(x)[0].MoveToOuterDisposeScope();
+    }
     /// <summary>A gradient with respect to the network input N×C×H×W → the same gradient in the image's channel order
     /// (the ResNet-18 backbone takes BGR; the other models take the image's own channels).</summary>
     public Func<Tensor, Tensor> GradientToImage { get; init; } = g => g;
@@ -48,28 +60,17 @@ public sealed class CliModel : IDisposable
                 ResNet18Backbone net;
                 try { net = ResNet18Backbone.Load(); }
                 catch (FileNotFoundException e) { throw new CliException(e.Message); }
-                var mean = net.MeanBgr.Select(v => (double)v).ToArray();
-                return new CliModel
-                {
-                    Kind = kind, Net = net, Size = 224, CamLayer = "layer3",
-                    Low = mean.Select(m => -m).ToArray(), High = mean.Select(m => 255 - m).ToArray(),
-                    ToInput = rgb01 => net.Preprocess((rgb01 * 255).unsqueeze(0)),
-                    ToImage = x => { using var d = net.Deprocess(x); return (d[0] / 255).clamp(0, 1); },
-                    GradientToImage = net.GradientToRgb,
-                };
+                return new CliModel { Kind = kind, Net = net, Size = 224, CamLayer = "layer3", Space = net.InputSpace, GradientToImage = net.GradientToRgb };
             }
             case ModelKind.Fashion:
             {
                 FashionMnistNet net;
                 try { net = weights is null ? FashionMnistNet.LoadPretrained() : FashionMnistNet.Load(weights); }
                 catch (Exception e) when (e is FileNotFoundException or InvalidDataException or DirectoryNotFoundException) { throw new CliException(e.Message); }
-                double m = FashionMnistNet.PixelMean, s = FashionMnistNet.PixelStd;
                 return new CliModel
                 {
                     Kind = kind, Net = net, Size = 28, CamLayer = FashionMnistNet.GradCamLayerName, Classes = ClassNames.FashionMnist(),
-                    Low = [-m / s], High = [(1 - m) / s],
-                    ToInput = rgb01 => FashionMnistNet.Normalize(FashionGrey(rgb01).unsqueeze(0)),
-                    ToImage = x => (x[0] * s + m).clamp(0, 1),
+                    Space = net.InputSpace, ToModelImage = FashionGrey,
                 };
             }
             case ModelKind.Squeezenet:
@@ -82,20 +83,9 @@ public sealed class CliModel : IDisposable
                 // A bad file's message already starts with its name.
                 catch (IOException e) { throw new CliException($"cannot load SqueezeNet 1.1 weights: {e.Message}"); }
                 catch (Exception e) when (e is not OutOfMemoryException) { throw new CliException($"{weights}: cannot load SqueezeNet 1.1 weights ({e.Message})"); }
-                var mean = Pretrained.ImageNetMean.Select(v => (double)v).ToArray();
-                var std = Pretrained.ImageNetStd.Select(v => (double)v).ToArray();
                 return new CliModel
                 {
-                    Kind = kind, Net = net, Size = 224, CamLayer = "features.12", Classes = ClassNames.ImageNet(),
-                    Low = mean.Zip(std, (a, b) => -a / b).ToArray(), High = mean.Zip(std, (a, b) => (1 - a) / b).ToArray(),
-                    ToInput = rgb01 => Transforms.Normalize(rgb01, Transforms.ImageNetMean, Transforms.ImageNetStd).unsqueeze(0),
-                    ToImage = x =>
-                    {
-                        using var scope = NewDisposeScope();
-                        var m = tensor(Transforms.ImageNetMean, dtype: x.dtype).view(3, 1, 1);
-                        var sd = tensor(Transforms.ImageNetStd, dtype: x.dtype).view(3, 1, 1);
-                        return (x[0] * sd + m).clamp(0, 1).MoveToOuterDisposeScope();
-                    },
+                    Kind = kind, Net = net, Size = 224, CamLayer = "features.12", Classes = ClassNames.ImageNet(), Space = InputSpace.ImageNet,
                 };
             }
             default: throw new ArgumentOutOfRangeException(nameof(kind));

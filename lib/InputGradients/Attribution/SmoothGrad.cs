@@ -31,7 +31,7 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
         var flat = x.reshape(x.shape[0], -1);
         var view = new long[x.dim()]; Array.Fill(view, 1L); view[0] = -1;
         var sigma = ((flat.amax(new long[] { 1 }) - flat.amin(new long[] { 1 })) * NoiseLevel).view(view);
-        var gen = new torch.Generator((ulong)Seed, x.device);
+        using var gen = new torch.Generator((ulong)Seed, x.device);
         Tensor? sum = null;
         for (int s = 0; s < Samples; s++) {
             using var inner_scope = torch.NewDisposeScope();

@@ -22,6 +22,12 @@ public sealed class FashionMnistNet : Module<Tensor, Tensor>
     /// <summary>Mean and standard deviation of the training images' pixels (on 0-1), used by <see cref="Normalize"/>.</summary>
     public const float PixelMean = 0.2860f, PixelStd = 0.3530f;
 
+    /// <summary>The network's input space: 0-1 grey standardised by <see cref="PixelMean"/> and <see cref="PixelStd"/>.</summary>
+    public static InputGradients.Core.InputSpace Space { get; } = InputGradients.Core.InputSpace.Grey(PixelMean, PixelStd);
+
+    /// <inheritdoc cref="Space"/>
+    public InputGradients.Core.InputSpace InputSpace => Space;
+
     public readonly Sequential features;
     public readonly Sequential classifier;
 

@@ -89,52 +89,36 @@ public sealed record ClassVisualizationResult(Tensor Image, IReadOnlyList<(int I
 /// </code></example>
 public static class ClassVisualization
 {
-    public static ClassVisualizationResult create(Target target, nn.Module<Tensor, Tensor> model, ClassVisualizationOptions? options = null)
+    /// <summary>The original recipe through <see cref="Ascent"/> for any <see cref="Objective"/>: <see cref="PixelImage"/>
+    /// (clamp, blur every BlurEvery steps), <see cref="Transform.Roll"/> jitter, the objective minus L2Reg·‖I‖², plain
+    /// gradient steps of LearningRate. A class index or a <see cref="Target"/> converts to an objective (its logit or score).</summary>
+    public static ClassVisualizationResult create(Objective objective, nn.Module<Tensor, Tensor> model, ClassVisualizationOptions? options = null)
     {
         var o = options ?? new ClassVisualizationOptions();
-        if (target is Target.PerExample) throw new ArgumentException("ClassVisualization: use one class or a score function, not per-example targets.");
         var shape = o.InitialImage?.shape ?? o.Shape;
         if (shape.Length != 4 || shape[0] != 1) throw new ArgumentException($"ClassVisualization: the image must be 1×C×H×W, got [{string.Join(",", shape)}].");
         long c = shape[1];
         if (o.ClampLow is { } lo && lo.Length != c || o.ClampHigh is { } hi && hi.Length != c)
             throw new ArgumentException($"ClassVisualization: ClampLow/ClampHigh need {c} values (one per channel).");
-        using var guard = new ModelGuard(model);
         using var scope = torch.NewDisposeScope();
         // Noise in the model's dtype and on its device (float64 models get float64 images).
         var p0 = model.parameters().FirstOrDefault();
         var dtype = o.DType ?? p0?.dtype ?? ScalarType.Float32;
         var device = p0?.device ?? torch.CPU;
-        var img = o.InitialImage is { } init
-            ? init.detach().to(dtype, device).clone()
-            : torch.randn(shape, dtype: ScalarType.Float32, generator: new torch.Generator((ulong)o.Seed)).to(dtype, device) * o.InitScale;
-        var rng = new Random((int)o.Seed);
-        var frames = new List<(int, Tensor)>();
-        var objectives = new List<double>();
-        Tensor? low = o.ClampLow is null ? null : torch.tensor(o.ClampLow, dtype: img.dtype, device: img.device).view(1, -1, 1, 1);
-        Tensor? high = o.ClampHigh is null ? null : torch.tensor(o.ClampHigh, dtype: img.dtype, device: img.device).view(1, -1, 1, 1);
-
-        for (int t = 0; t < o.Iterations; t++) {
-            using (var step = torch.NewDisposeScope()) {
-                int ox = rng.Next(0, o.MaxJitter + 1), oy = rng.Next(0, o.MaxJitter + 1);
-                using var enable = torch.enable_grad();
-                var xi = ClassVisualizationTransforms.jitter(img, ox, oy).requires_grad_(true);
-                var score = Gradients.forward_scores(model, xi, target).sum();
-                var objective = score - o.L2Reg * xi.pow(2).sum();
-                objectives.Add(objective.to_type(ScalarType.Float64).item<double>());
-                o.Progress?.Report(new ClassVisualizationProgress(t, o.Iterations, score.to_type(ScalarType.Float64).item<double>(), objectives[^1]));
-                var g = torch.autograd.grad(new[] { objective }, new[] { xi })[0];
-                if (o.NormalizeGradient) g = g / g.norm().clamp_min(1e-12);
-                using (torch.no_grad()) {
-                    var moved = xi.detach() + o.LearningRate * g;
-                    img.copy_(ClassVisualizationTransforms.jitter(moved, -ox, -oy));
-                    if (low is not null) img.copy_(torch.maximum(img, low));
-                    if (high is not null) img.copy_(torch.minimum(img, high));
-                    if (o.BlurEvery > 0 && t % o.BlurEvery == 0) img.copy_(ClassVisualizationTransforms.gaussian_blur(img, o.BlurSigma));
-                }
-            }
-            if (t == 0 || (o.ShowEvery > 0 && (t + 1) % o.ShowEvery == 0) || t == o.Iterations - 1)
-                frames.Add((t, img.detach().clone().MoveToOuterDisposeScope()));
-        }
-        return new ClassVisualizationResult(img.MoveToOuterDisposeScope(), frames, objectives);
+        using var gen = Parameterization.Seeded(o.Seed);   // disposed: a Generator holds native state
+        var start = o.InitialImage is { } init
+            ? init.detach().to(dtype, device)
+            : torch.randn(shape, dtype: ScalarType.Float32, generator: gen).to(dtype, device) * o.InitScale;
+        using var pixels = new PixelImage(start, null, o.ClampLow, o.ClampHigh, o.BlurEvery, o.BlurSigma);
+        var goal = o.L2Reg == 0 ? objective : objective - o.L2Reg * Objective.L2();
+        var progress = o.Progress is { } report
+            ? new Experiments.ProgressReport<AscentProgress>(p => report.Report(new ClassVisualizationProgress(p.Iteration, p.Iterations, p.Tracked[0], p.Objective)))
+            : null;
+        using var r = Ascent.run(model, goal, pixels, new AscentOptions {
+            Iterations = o.Iterations, Optimizer = AscentOptimizer.SGD, LearningRate = o.LearningRate, NormalizeGradient = o.NormalizeGradient,
+            Transform = Transform.Roll(o.MaxJitter), Seed = o.Seed, ShowEvery = o.ShowEvery, Track = new[] { objective }, Progress = progress,
+        });
+        var frames = r.Frames.Select(f => (f.Iteration, f.Input.clone().MoveToOuterDisposeScope())).ToList();
+        return new ClassVisualizationResult(r.Input.clone().MoveToOuterDisposeScope(), frames, r.Objectives);
     }
 }

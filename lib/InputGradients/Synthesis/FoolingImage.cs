@@ -24,35 +24,47 @@ public readonly record struct FoolingProgress(int Iteration, int MaxIterations, 
 /// </code></example>
 public static class FoolingImage
 {
+    /// <summary>
+    /// Normalised gradient ascent on any objective, stopping when <paramref name="predict"/> (the activations of the current image →
+    /// an index) gives <paramref name="goal"/>. The CLI uses it to make the backbone's most active channel a chosen one.
+    /// </summary>
+    public static FoolingResult toward(Tensor X, Objective objective, Func<Activations, long> predict, long goal, nn.Module<Tensor, Tensor> model,
+        double lr = 10, int max_iter = 100, IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null)
+    {
+        if (X.dim() != 4 || X.shape[0] != 1) throw new ArgumentException($"FoolingImage.make: X must be one image 1×C×H×W, got [{string.Join(",", X.shape)}].");
+        if (max_iter < 0) throw new ArgumentOutOfRangeException(nameof(max_iter), $"max_iter must be non-negative, got {max_iter}.");
+        using var scope = torch.NewDisposeScope();
+        using var pixels = new PixelImage(X, space, budget is null ? null : space?.Low, budget is null ? null : space?.High, budget: budget);
+        long predicted = -1;
+        bool Reached(Activations a)
+        {
+            predicted = predict(a);
+            return predicted == goal;
+        }
+        var report = progress is null ? null : new Experiments.ProgressReport<AscentProgress>(p =>
+        {
+            progress.Report(new FoolingProgress(p.Iteration, max_iter, p.Objective, predicted));
+        });
+        using var r = Ascent.run(model, objective, pixels, new AscentOptions {
+            Iterations = max_iter, Optimizer = AscentOptimizer.SGD, LearningRate = lr, NormalizeGradient = true,
+            StopWhen = Reached, Progress = report,
+        });
+        return new FoolingResult(r.Input.clone().MoveToOuterDisposeScope(), r.Steps, r.Stopped, predicted);
+    }
+
     /// <param name="X">Image, 1×C×H×W (not modified).</param>
     /// <param name="target_y">Class the model should predict.</param>
     /// <param name="model">Classifier with N×K output.</param>
     /// <param name="lr">Step length in input units (the original: 10; the earlier Stanford version: 1).</param>
     /// <param name="max_iter">Step cap (100).</param>
-    public static FoolingResult make(Tensor X, long target_y, nn.Module<Tensor, Tensor> model, double lr = 10, int max_iter = 100, IProgress<FoolingProgress>? progress = null)
+    /// <param name="progress">Reports each step.</param>
+    /// <param name="budget">Optional L∞ budget: no input value moves more than this from <paramref name="X"/> (input units).</param>
+    /// <param name="space">With a budget, also keep the pixels valid in this input space (optional).</param>
+    public static FoolingResult make(Tensor X, long target_y, nn.Module<Tensor, Tensor> model, double lr = 10, int max_iter = 100,
+        IProgress<FoolingProgress>? progress = null, double? budget = null, InputSpace? space = null)
     {
-        if (X.dim() != 4 || X.shape[0] != 1) throw new ArgumentException($"FoolingImage.make: X must be one image 1×C×H×W, got [{string.Join(",", X.shape)}].");
-        using var guard = new ModelGuard(model);
-        using var scope = torch.NewDisposeScope();
-        var x = X.detach().clone();
-        var target = Target.Class(target_y);
-        int it = 0;
-        long predicted;
-        while (true) {
-            using var step = torch.NewDisposeScope();
-            using var enable = torch.enable_grad();
-            var xi = x.detach().requires_grad_(true);
-            var output = model.call(xi);
-            var score = target.scores(output, new Dictionary<string, Tensor>(), 1);
-            predicted = output.argmax(1).item<long>();
-            progress?.Report(new FoolingProgress(it, max_iter, score.to_type(ScalarType.Float64).item<double>(), predicted));
-            if (predicted == target_y || it == max_iter) break;
-            var g = torch.autograd.grad(new[] { score.sum() }, new[] { xi })[0];
-            var norm = g.norm();
-            if (norm.to_type(ScalarType.Float64).item<double>() == 0) break;   // flat score: no direction to go
-            using (torch.no_grad()) x.add_(g * (lr / norm));
-            it++;
-        }
-        return new FoolingResult(x.MoveToOuterDisposeScope(), it, predicted == target_y, predicted);
+        // The class logit is the objective; the prediction is the arg max of the output.
+        var objective = Objective.ClassLogit(target_y);
+        return toward(X, objective, a => a.NeedOutput().argmax(1)[0].item<long>(), target_y, model, lr, max_iter, progress, budget, space);
     }
 }

@@ -46,6 +46,10 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
     /// </summary>
     public const double InputScale = 58.0;
 
+    /// <summary>How a 0-1 RGB image becomes this backbone's input and back (0-255, BGR, minus <see cref="MeanBgr"/>):
+    /// valid pixel range, display, and <see cref="InputSpace.UnitScale"/> (57.6, the <see cref="InputScale"/> of 58).</summary>
+    public InputSpace InputSpace { get; }
+
     /// <summary>Channel means subtracted by <see cref="Preprocess"/>, in B, G, R order.</summary>
     public float[] MeanBgr { get; }
 
@@ -106,6 +110,8 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         StageChannels = stages.Select(s => (int)s[^1].conv2.weight!.shape[0]).ToArray();
 
         (MeanBgr, _to_bgr) = ReadPreprocessing(prep);
+        InputSpace = new InputSpace("0-255 BGR minus mean", 255, MeanBgr.Select(m => (double)m).ToArray(), new double[] { 1, 1, 1 },
+            _to_bgr.Select(i => (int)i).ToArray());
         _mean_bgr = torch.tensor(MeanBgr, new long[] { 1, 3, 1, 1 });
 
         var names = new List<string> { "stem.pre_relu", "stem.relu", "stem" };
