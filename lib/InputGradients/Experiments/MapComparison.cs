@@ -53,6 +53,24 @@ public static class MapComparison
         return share.cpu().data<double>().Select(v => double.IsFinite(v) ? v : double.NaN).ToArray();
     }
 
+    /// <summary>
+    /// The <paramref name="region"/> of each image of an N×C×H×W batch, resized (bilinear) to
+    /// <paramref name="size"/>×<paramref name="size"/>: what a network sees of one object in a photo.
+    /// </summary>
+    public static Tensor Crop(Tensor images, Box region, int size)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.dim() != 4) throw new ArgumentException($"Crop expects N×C×H×W images, got [{string.Join(",", images.shape)}].");
+        if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "size must be at least 1.");
+        long h = images.shape[2], w = images.shape[3];
+        if (region.Top < 0 || region.Left < 0 || region.Height < 1 || region.Width < 1 || region.Top + region.Height > h || region.Left + region.Width > w)
+            throw new ArgumentOutOfRangeException(nameof(region), region, $"Crop: the region must lie inside the {h}×{w} image.");
+        using var scope = torch.NewDisposeScope();
+        var part = images.narrow(2, region.Top, region.Height).narrow(3, region.Left, region.Width).to_type(ScalarType.Float32);
+        return nn.functional.interpolate(part, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false)
+            .MoveToOuterDisposeScope();
+    }
+
     static void Same(Tensor a, Tensor b, string what)
     {
         ArgumentNullException.ThrowIfNull(a);

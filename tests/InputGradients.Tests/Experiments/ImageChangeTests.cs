@@ -57,4 +57,17 @@ public class MapComparisonTests
         Assert.Throws<ArgumentOutOfRangeException>(() => MapComparison.MassShare(m, new Box(2, 2, 2, 1)));
         Assert.Throws<ArgumentException>(() => MapComparison.MassShare(-m, new Box(0, 0, 1, 1)));
     }
+
+    [Fact]
+    public void Crop_takes_the_box_and_resizes_it()
+    {
+        var img = arange(0, 16, dtype: ScalarType.Float32).reshape(1, 1, 4, 4);
+        // At its own size the crop is the box itself: rows 1-2, columns 2-3 of 0..15 row-major.
+        Assert.Equal(new[] { 6f, 7f, 10f, 11f }, MapComparison.Crop(img, new Box(1, 2, 2, 2), 2).reshape(4).data<float>().ToArray());
+        // Enlarged, a constant region stays constant.
+        var flat = full(1, 3, 5, 5, 7f);
+        Assert.Equal(new long[] { 1, 3, 8, 8 }, MapComparison.Crop(flat, new Box(0, 0, 3, 3), 8).shape);
+        Assert.Equal(0f, (MapComparison.Crop(flat, new Box(0, 0, 3, 3), 8) - 7).abs().max().item<float>(), 5);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MapComparison.Crop(img, new Box(3, 3, 2, 2), 2));
+    }
 }
