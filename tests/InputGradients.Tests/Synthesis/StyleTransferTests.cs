@@ -36,8 +36,8 @@ public class StyleTransferTests
         var content = rand(1, 3, 16, 16) * 2 - 1;
         var style = rand(1, 3, 20, 20) * 2 - 1;
         using var result = new StyleTransfer(model, Lo, Hi).run(content, style, Options());
-        Assert.True(result.History[^1].Total_loss < 0.5 * result.History[0].Total_loss,
-            $"loss went from {result.History[0].Total_loss} to {result.History[^1].Total_loss}");
+        Assert.True(result.History[^1].Loss < 0.5 * result.History[0].Loss,
+            $"loss went from {result.History[0].Loss} to {result.History[^1].Loss}");
         Assert.Equal([0, 10, 29], result.Frames.Select(f => f.Iteration));
         // Frames outlive the run: the last one is the final image (no clamping after iteration 28).
         Assert.Equal(0f, (result.Frames[^1].Image - result.Image).abs().max().item<float>());
@@ -56,7 +56,7 @@ public class StyleTransferTests
         var content = rand(1, 3, 16, 16) * 2 - 1;
         var style = rand(1, 3, 16, 16) * 2 - 1;
         using var result = new StyleTransfer(model, Lo, Hi).run(content, style, Options(20) with { Optimizer = StyleOptimizer.LBFGS, LearningRate = 1 });
-        Assert.True(result.History[^1].Total_loss < 0.5 * result.History[0].Total_loss);
+        Assert.True(result.History[^1].Loss < 0.5 * result.History[0].Loss);
     }
 
     [Fact]

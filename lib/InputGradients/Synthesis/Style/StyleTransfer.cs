@@ -84,7 +84,7 @@ public sealed record LossTerm(string Loss, string Layer, string FeatureShape, do
 /// <summary>Progress of a run: iteration (1-based count done), total, and the loss terms of the last step.</summary>
 public readonly record struct StyleProgress(int Iteration, int Total, double Content, double Style, double Tv)
 {
-    public double Total_loss => Content + Style + Tv;
+    public double Loss => Content + Style + Tv;
 }
 
 /// <summary>The optimised image and the frames kept along the way, in the model's input space. Dispose it.</summary>
