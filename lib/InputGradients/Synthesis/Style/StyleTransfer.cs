@@ -146,7 +146,7 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         Tensor start;
         if (o.InitRandom)
         {
-            var generator = new Generator((ulong)o.Seed);
+            using var generator = new Generator((ulong)o.Seed);
             start = lo + (hi - lo) * rand(content_image.shape, dtype: content_image.dtype, generator: generator);
         }
         else start = content_image.clone();
@@ -171,7 +171,7 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
 
         if (o.Optimizer == StyleOptimizer.Adam)
         {
-            var optimizer = optim.Adam([img], lr: o.LearningRate);
+            using var optimizer = optim.Adam([img], lr: o.LearningRate);
             for (var t = 0; t < o.Iterations; t++)
             {
                 using var step = NewDisposeScope();
@@ -191,7 +191,7 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         else
         {
             // L-BFGS takes several function evaluations per step; count evaluations as iterations.
-            var optimizer = optim.LBFGS([img], lr: o.LearningRate, max_iter: 1, history_size: 50);
+            using var optimizer = optim.LBFGS([img], lr: o.LearningRate, max_iter: 1, history_size: 50);
             for (var t = 0; t < o.Iterations; t++)
             {
                 using var step = NewDisposeScope();
