@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Reflection;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,17 +17,26 @@ public static class ModuleHooks
 {
     static readonly string[] Tables = ["pre_hooks", "post_hooks", "module_pre_hooks", "module_post_hooks"];
 
+    // The hook-table fields of each module type, found once: models ask on every forward pass.
+    static readonly ConcurrentDictionary<Type, FieldInfo[]> Fields = new();
+
     /// <summary>True when <paramref name="module"/> has any forward or forward-pre hook, or when that cannot be told.</summary>
     public static bool HasAny(nn.Module module)
     {
-        bool found = false;
-        for (var t = module.GetType(); t is not null; t = t.BaseType)
+        var fields = Fields.GetOrAdd(module.GetType(), FindTables);
+        if (fields.Length == 0) return true;
+        foreach (var field in fields)
+            if (field.GetValue(module) is ICollection { Count: > 0 }) return true;
+        return false;
+    }
+
+    static FieldInfo[] FindTables(Type type)
+    {
+        var found = new List<FieldInfo>();
+        for (var t = type; t is not null; t = t.BaseType)
             foreach (var name in Tables)
                 if (t.GetField(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.DeclaredOnly) is { } field)
-                {
-                    found = true;
-                    if (field.GetValue(module) is ICollection { Count: > 0 }) return true;
-                }
-        return !found;
+                    found.Add(field);
+        return found.ToArray();
     }
 }

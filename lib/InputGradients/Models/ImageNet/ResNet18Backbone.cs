@@ -476,6 +476,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             : base(nameof(BasicBlock))
         {
             this.conv1 = conv1; this.bn1 = bn1; this.conv2 = conv2; this.bn2 = bn2; this.downsample = downsample;
+            if (downsample?.children().ToArray() is [PaddedConv conv, BatchNorm2d bn]) _projection = (conv, bn);
             RegisterComponents();
         }
 
@@ -484,12 +485,11 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         public Tensor pre_relu(Tensor x, Tensor relu1) =>
             conv2.with_batch_norm(relu1, bn2) + (downsample is null ? x : Shortcut(x));
 
-        // The projection shortcut: a 1x1 convolution and its batch norm, folded like the others.
-        Tensor Shortcut(Tensor x)
-        {
-            var parts = downsample!.children().ToArray();
-            return parts is [PaddedConv conv, BatchNorm2d bn] ? conv.with_batch_norm(x, bn) : downsample.call(x);
-        }
+        // The projection shortcut's 1x1 convolution and batch norm (found once), folded like the others.
+        readonly (PaddedConv Conv, BatchNorm2d Bn)? _projection;
+
+        Tensor Shortcut(Tensor x) =>
+            _projection is { } p ? p.Conv.with_batch_norm(x, p.Bn) : downsample!.call(x);
 
         public override Tensor forward(Tensor x) => relu_b.call(pre_relu(x, relu1(x)));
     }
