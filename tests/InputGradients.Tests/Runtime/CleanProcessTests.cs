@@ -16,7 +16,7 @@ namespace InputGradients.Tests.Runtime;
 public class CleanProcessTests
 {
     static readonly string Repo = TestPaths.Root;
-    static readonly string DotnetHost = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet"
+    internal static readonly string DotnetHost = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet"
         ? p : "dotnet";
     const string Expected = "grad=-3,0,4,6.5"; // d/dx sum(x^2) = 2x at x = -1.5, 0, 2, 3.25
 
@@ -192,7 +192,7 @@ public class CleanProcessTests
         return bytes.AsSpan().IndexOf("GLIBCXX_3.4.32\0"u8) >= 0;
     }
 
-    static string CleanProcessDll()
+    internal static string CleanProcessDll()
     {
         var dll = Path.Combine(Repo, "artifacts", "bin", "CleanProcess", "debug", "CleanProcess.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: it is built with the test project (`dotnet build tests/InputGradients.Tests`).");
@@ -202,7 +202,7 @@ public class CleanProcessTests
     static string Line(string output, string prefix)
         => output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(prefix)) ?? $"<no {prefix} line>";
 
-    static (int Code, string Output) Run(string file, string[] args, string cwd, Dictionary<string, string> env, TimeSpan timeout)
+    internal static (int Code, string Output) Run(string file, string[] args, string cwd, Dictionary<string, string> env, TimeSpan timeout)
     {
         var psi = new ProcessStartInfo(file) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);

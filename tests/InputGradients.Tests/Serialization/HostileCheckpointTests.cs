@@ -22,21 +22,13 @@ public class HostileCheckpointTests
     /// </summary>
     static string ReadInChildProcess(string path, int? maxNestingDepth = null)
     {
-        var dll = Path.Combine(TestPaths.Root, "artifacts", "bin", "CleanProcess", "debug", "CleanProcess.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: it is built with the test project");
-        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
-        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "pth", path }.Concat(maxNestingDepth is { } d ? [d.ToString()] : [])) psi.ArgumentList.Add(a);
-        using var child = System.Diagnostics.Process.Start(psi)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        var stdout = child.StandardOutput.ReadToEnd();
-        if (!child.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            child.Kill(entireProcessTree: true);
-            Assert.Fail($"reading {Path.GetFileName(path)} hung the reader (60 s)");
-        }
-        Assert.True(child.ExitCode == 0, $"reading {Path.GetFileName(path)} crashed the process (exit {child.ExitCode}): {stderr.Result.Split('\n').FirstOrDefault()}");
-        return stdout.Trim();
+        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => e.Value as string ?? "");
+        string[] args = [Runtime.CleanProcessTests.CleanProcessDll(), "pth", path, .. maxNestingDepth is { } d ? [d.ToString()] : Array.Empty<string>()];
+        var (code, output) = Runtime.CleanProcessTests.Run(Runtime.CleanProcessTests.DotnetHost, args, TestPaths.Root, environment, TimeSpan.FromSeconds(60));
+        var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        Assert.True(code == 0, $"reading {Path.GetFileName(path)} crashed the process (exit {code}): {lines.FirstOrDefault()}");
+        return lines.LastOrDefault() ?? ""; // the outcome is the child's last line
     }
 
     /// <summary>Runs <paramref name="f"/> on a thread with a 256 KB stack: deep recursion would show up quickly.</summary>
