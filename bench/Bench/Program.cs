@@ -161,21 +161,14 @@ for (int round = 0; round < rounds; round++)
 // ---- the convolution route: the same TorchSharp workloads with oneDNN on and off, alternating, in this process ----
 // On a CPU where oneDNN miscomputes, "oneDNN on" is the fast path the runtime refused: its times show what the fix costs.
 var route = InputGradients.Runtime.ConvolutionRoute.Ensure();
-var routeTimes = workloads.Select(_ => (On: new List<double>(), Off: new List<double>())).ToArray();
+(List<double> A, List<double> B)[] routeTimes;   // A: oneDNN on, B: off
 try
 {
-    for (int round = 0; round < rounds; round++)
-    for (int w = 0; w < workloads.Length; w++)
+    routeTimes = TimeBothWays(rounds, ShortRepeats, "oneDNN on", "off", on =>
     {
-        int repeat = workloads[w].Op is "saliency" or "gradcam" ? ShortRepeats : 1;
-        for (int rep = 0; rep < repeat; rep++)
-        foreach (bool on in (round + w + rep) % 2 == 0 ? new[] { true, false } : [false, true])
-        {
-            InputGradients.Runtime.ConvolutionRoute.Use(on, "bench");
-            (on ? routeTimes[w].On : routeTimes[w].Off).Add(Time(workloads[w].Sharp).Seconds);
-        }
-        Console.WriteLine($"  route round {round + 1}/{rounds} {workloads[w].Name}: oneDNN on {routeTimes[w].On[^1]:F2} s, off {routeTimes[w].Off[^1]:F2} s");
-    }
+        InputGradients.Runtime.ConvolutionRoute.Use(on, "bench");
+        return null;
+    });
 }
 finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason); }
 
@@ -218,19 +211,8 @@ var peak = Peak.OfThisMachine(threads);
 
 // ---- a busy machine: the same TorchSharp workloads with two CPU-bound processes beside them ----
 // The library's own defaults (OpenMP wait policy, threads) only; the load is started and stopped here.
-var busyTimes = workloads.Select(_ => (Quiet: new List<double>(), Busy: new List<double>())).ToArray();
 int busyRounds = Math.Max(1, Math.Min(rounds, 2));
-for (int round = 0; round < busyRounds; round++)
-for (int w = 0; w < workloads.Length; w++)
-{
-    foreach (bool busy in (round + w) % 2 == 0 ? new[] { false, true } : [true, false])
-    {
-        var background = busy ? BackgroundLoad.Start(2) : null;
-        try { (busy ? busyTimes[w].Busy : busyTimes[w].Quiet).Add(Time(workloads[w].Sharp).Seconds); }
-        finally { background?.Dispose(); }
-    }
-    Console.WriteLine($"  busy round {round + 1}/{busyRounds} {workloads[w].Name}: quiet {busyTimes[w].Quiet[^1]:F2} s, busy {busyTimes[w].Busy[^1]:F2} s");
-}
+var busyTimes = TimeBothWays(busyRounds, 1, "quiet", "busy", quiet => quiet ? null : BackgroundLoad.Start(2));   // A: quiet, B: busy
 
 Ask("quit", new JsonObject(), expectAnswer: false);
 py.WaitForExit(10_000);
@@ -263,13 +245,7 @@ report.AppendLine();
 report.AppendLine("TorchSharp alone, the same workloads with oneDNN's convolutions on and off (libtorch's im2col + GEMM), alternating in one process. " +
                   "Where the runtime chose \"off\", the \"on\" column is the fast path that computes wrong results on this CPU.");
 report.AppendLine();
-report.AppendLine("| workload | runs | oneDNN on (s) | oneDNN off (s) | off / on |");
-report.AppendLine("|---|---:|---:|---:|---:|");
-for (int w = 0; w < workloads.Length; w++)
-{
-    double on = Median(routeTimes[w].On), off = Median(routeTimes[w].Off);
-    report.AppendLine($"| {workloads[w].Name} | {routeTimes[w].On.Count} | {on:F2} | {off:F2} | **{off / on:F2}** |");
-}
+TimesTable("oneDNN on", "oneDNN off", "off / on", routeTimes);
 report.AppendLine();
 report.AppendLine("## Fraction of the machine's float32 peak");
 report.AppendLine();
@@ -289,13 +265,7 @@ report.AppendLine();
 report.AppendLine($"TorchSharp alone with the library's defaults, each workload run quiet and then beside two CPU-bound processes " +
                   $"(started and stopped by the bench), alternating, {busyRounds} round(s). Goal: at most 2x.");
 report.AppendLine();
-report.AppendLine("| workload | runs | quiet (s) | busy (s) | busy / quiet |");
-report.AppendLine("|---|---:|---:|---:|---:|");
-for (int w = 0; w < workloads.Length; w++)
-{
-    double q = Median(busyTimes[w].Quiet), b = Median(busyTimes[w].Busy);
-    report.AppendLine($"| {workloads[w].Name} | {busyTimes[w].Quiet.Count} | {q:F2} | {b:F2} | **{b / q:F2}** |");
-}
+TimesTable("quiet", "busy", "busy / quiet", busyTimes);
 report.AppendLine();
 report.AppendLine("Checks (the same work was done on both sides; fooling shows the steps taken):");
 report.AppendLine();
@@ -308,6 +278,38 @@ Console.WriteLine($"written to {outPath}");
 return 0;
 
 // ---- helpers ----
+
+// Times every TorchSharp workload under two settings, A (enter(true)) and B (enter(false)), alternating which goes
+// first; enter may return something to dispose after the run. Sub-second workloads repeat `repeats` times a round.
+(List<double> A, List<double> B)[] TimeBothWays(int roundCount, int repeats, string nameA, string nameB, Func<bool, IDisposable?> enter)
+{
+    var times = workloads.Select(_ => (A: new List<double>(), B: new List<double>())).ToArray();
+    for (int round = 0; round < roundCount; round++)
+    for (int w = 0; w < workloads.Length; w++)
+    {
+        int repeat = workloads[w].Op is "saliency" or "gradcam" ? repeats : 1;
+        for (int rep = 0; rep < repeat; rep++)
+        foreach (bool a in (round + w + rep) % 2 == 0 ? new[] { true, false } : [false, true])
+        {
+            using var setting = enter(a);
+            (a ? times[w].A : times[w].B).Add(Time(workloads[w].Sharp).Seconds);
+        }
+        Console.WriteLine($"  {nameA}/{nameB} round {round + 1}/{roundCount} {workloads[w].Name}: {nameA} {times[w].A[^1]:F2} s, {nameB} {times[w].B[^1]:F2} s");
+    }
+    return times;
+}
+
+// A report table of TimeBothWays' medians per workload and B / A.
+void TimesTable(string headA, string headB, string ratio, (List<double> A, List<double> B)[] times)
+{
+    report.AppendLine($"| workload | runs | {headA} (s) | {headB} (s) | {ratio} |");
+    report.AppendLine("|---|---:|---:|---:|---:|");
+    for (int w = 0; w < workloads.Length; w++)
+    {
+        double a = Median(times[w].A), b = Median(times[w].B);
+        report.AppendLine($"| {workloads[w].Name} | {times[w].A.Count} | {a:F2} | {b:F2} | **{b / a:F2}** |");
+    }
+}
 Tensor Photo(string path, int size)
 {
     using var image = ImageIO.Load(path, PixelScale.Byte);
