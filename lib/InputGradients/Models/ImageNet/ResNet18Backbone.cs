@@ -411,6 +411,12 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             var (k, s, p) = (_spec.Kernel, _spec.Stride, _spec.Pads);
             long h = OutSize(x.shape[2], k[0], s[0], p[0], p[2], _matchCeil);
             long w = OutSize(x.shape[3], k[1], s[1], p[1], p[3], _matchCeil);
+            // Runtime/Kn2Row (opt-in) takes stride 1 and the stem (stride 2 over 3 channels); other strided
+            // convolutions stay with libtorch.
+            long bottom = (h - 1) * s[0] + k[0] - x.shape[2] - p[0], right = (w - 1) * s[1] + k[1] - x.shape[3] - p[1];
+            bool shape = s[0] == s[1] && (s[0] == 1 || x.shape[1] * s[0] * s[1] <= 16) && bottom >= 0 && right >= 0;
+            if (shape && Runtime.Kn2Row.Active)
+                return Runtime.Kn2Row.conv2d(x, weight, bias, (p[0], bottom, p[1], right), s[0]);
             if (_builtIn)
             {
                 var y = F.conv2d(x, weight, bias, strides: new[] { s[0], s[1] }, padding: new[] { p[0], p[1] });
