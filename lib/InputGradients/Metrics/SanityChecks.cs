@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace InputGradients.Metrics;
 
 /// <summary>The maps after one randomisation step, and how alike they are to the maps of the trained model
-/// (one value per example).</summary>
-public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spearman, double[] SpearmanAbs, double[] Ssim)
+/// (one value per example): Spearman rank correlation of the signed and of the absolute maps, SSIM and HOG similarity
+/// (<see cref="Similarity.hog_similarity"/>) of the absolute maps.</summary>
+public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spearman, double[] SpearmanAbs, double[] Ssim, double[] Hog)
 {
     /// <summary>Mean of <see cref="SpearmanAbs"/> over the examples where it is defined (a constant map, e.g. all
     /// zero after a ReLU, has no ranks); NaN when it is defined for none.</summary>
@@ -120,15 +121,20 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
         return Enumerable.Range(0, (int)inputs.shape[0]).Select(i => PixelMaps.row(pix, i)).ToArray();
     }
 
-    static SanityStep compare(string name, double[][] original, double[][] maps, long h, long w)
+    internal static SanityStep compare(string name, double[][] original, double[][] maps, long h, long w)
     {
         int n = original.Length;
-        var sp = new double[n]; var spa = new double[n]; var ss = new double[n];
+        var sp = new double[n]; var spa = new double[n]; var ss = new double[n]; var hog = new double[n];
+        // HOG needs at least one block of 2×2 cells; smaller maps get NaN there.
+        int cell = Similarity.hog_cell((int)h, (int)w);
+        bool hogFits = h / cell >= 2 && w / cell >= 2;
         for (int i = 0; i < n; i++) {
+            var a = original[i].Select(Math.Abs).ToArray(); var b = maps[i].Select(Math.Abs).ToArray();
             sp[i] = Similarity.spearman(original[i], maps[i]);
             spa[i] = Similarity.spearman(original[i], maps[i], absolute: true);
-            ss[i] = Similarity.ssim(original[i].Select(Math.Abs).ToArray(), maps[i].Select(Math.Abs).ToArray(), (int)h, (int)w, (int)Math.Min(7, Math.Min(h, w)));
+            ss[i] = Similarity.ssim(a, b, (int)h, (int)w, (int)Math.Min(7, Math.Min(h, w)));
+            hog[i] = hogFits ? Similarity.hog_similarity(a, b, (int)h, (int)w, cell) : double.NaN;
         }
-        return new SanityStep(name, maps, sp, spa, ss);
+        return new SanityStep(name, maps, sp, spa, ss, hog);
     }
 }

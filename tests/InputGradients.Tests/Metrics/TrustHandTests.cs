@@ -82,6 +82,32 @@ public class TrustHandTests
         Assert.Equal(1.0, Similarity.ssim(Enumerable.Range(0, 64).Select(i => (double)i).ToArray(), Enumerable.Range(0, 64).Select(i => 2.0 * i + 1).ToArray(), 8, 8), 12);
     }
 
+    [Fact]
+    public void Hog_of_step_edges_by_hand()
+    {
+        // 8×8, left half 0, right half 1: only columns 3 and 4 have a gradient (g_col = 1, g_row = 0, angle 0°), so
+        // each 4×4 cell holds 4/16 in bin 0. The one 2×2-cell block: 0.25/0.5 = 0.5, clipped to 0.2, renormalised to
+        // 0.2/√(4·0.2²) = 0.5 (ε = 1e-5 changes it by ~3e-10).
+        var vertical = Enumerable.Range(0, 64).Select(i => i % 8 >= 4 ? 1.0 : 0.0).ToArray();
+        var h = Similarity.hog(vertical, 8, 8, cell: 4);
+        Assert.Equal(36, h.Length);
+        for (int k = 0; k < 36; k++) Assert.Equal(k % 9 == 0 ? 0.5 : 0.0, h[k], 9);
+        // The same edge turned horizontal: angle 90°, bin 4 of [80°, 100°).
+        var horizontal = Enumerable.Range(0, 64).Select(i => i / 8 >= 4 ? 1.0 : 0.0).ToArray();
+        var g = Similarity.hog(horizontal, 8, 8, cell: 4);
+        for (int k = 0; k < 36; k++) Assert.Equal(k % 9 == 4 ? 0.5 : 0.0, g[k], 9);
+        // Each HOG is 0.5 on 4 of 36 entries, at disjoint places: the Pearson correlation of two such disjoint
+        // indicators is −p/(1−p) with p = 4/36, i.e. −1/8.
+        Assert.Equal(-(4.0 / 36) / (1 - 4.0 / 36), Similarity.hog_similarity(vertical, horizontal, 8, 8, cell: 4), 6);
+        // Min-max scaling first: an affine change of a map leaves its HOG similarity to the original at 1.
+        var rnd = new Random(5); var a = Enumerable.Range(0, 784).Select(_ => rnd.NextDouble()).ToArray();
+        Assert.Equal(1.0, Similarity.hog_similarity(a, a.Select(v => 3 * v + 2).ToArray(), 28, 28), 12);
+        Assert.Equal(4, Similarity.hog_cell(28, 28));
+        Assert.Equal(8, Similarity.hog_cell(224, 224));
+        var e = Assert.Throws<ArgumentException>(() => Similarity.hog(new double[36], 6, 6, cell: 4));
+        Assert.Contains("fewer than one 2×2 block", e.Message);
+    }
+
     private static List<byte[]> Bytes(nn.Module m) =>
         m.parameters().Select(p => { var t = p.detach().contiguous(); return t.bytes.ToArray(); }).ToList();
 
