@@ -43,13 +43,14 @@ public static class TrustCommands
         var perStep = new Option<int>("--pixels-per-step") { Description = "Deletion/insertion: pixels changed per step (1 to 1000000).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("faithfulness", "Deletion and insertion areas (Petsiuk et al. 2018) and the ROAD gap LeRF - MoRF with noisy linear " +
                                               "imputation (Rong et al. 2022) of each method, with a random map and a Sobel edge map as baselines. " +
-                                              "Needs a model with classes (fashion, squeezenet).")
+                                              "Classifiers score the class probability; the resnet18 backbone scores the raw mean of a channel " +
+                                              "(--channel N of --layer), and its default methods leave out scorecam and occlusion, which need a class score.")
             { o.Images, methods, perStep };
         o.AddModelOptions(cmd);
         o.AddTargetOptions(cmd);
         cmd.Add(o.CamLayer);
         cmd.Add(o.Seed);
-        cmd.SetAction(p => Cli.Guard(console, () => RunFaithfulness(o.Read(p), Parse(p.GetValue(methods)!), p.GetValue(perStep), console)));
+        cmd.SetAction(p => Cli.Guard(console, () => RunFaithfulness(o.Read(p), Parse(p.GetValue(methods)!), p.GetResult(methods) is not { Implicit: false }, p.GetValue(perStep), console)));
         return cmd;
     }
 
@@ -135,10 +136,16 @@ public static class TrustCommands
         return 0;
     }
 
-    static int RunFaithfulness(Request r, string[] names, int perStep, IAnsiConsole console)
+    static int RunFaithfulness(Request r, string[] names, bool defaultMethods, int perStep, IAnsiConsole console)
     {
         if (r.Model == ModelKind.Resnet18)
-            throw new CliException("faithfulness scores class probabilities: the resnet18 backbone has no classes; use --model fashion or --model squeezenet.");
+        {
+            // Score-CAM and occlusion score the model output; the backbone's target is a channel of a layer.
+            string[] outputOnly = ["scorecam", "occlusion"];
+            if (!defaultMethods && names.Intersect(outputOnly).FirstOrDefault() is { } bad)
+                throw new CliException($"--methods: {bad} needs a class score; the resnet18 backbone has no classes (use saliency, ig, guided, gradcam, layercam or hirescam).");
+            names = names.Except(outputOnly).ToArray();
+        }
         OutputGuard.CheckFolder(r.Out, r.Inputs);
         using var m = Open(r, console);
         var camLayer = r.CamLayer ?? m.CamLayer;

@@ -91,6 +91,27 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
         }
     }
 
+    /// <summary>
+    /// Data randomisation test (Adebayo et al. 2018, section 4): the same method on the trained model and on a model
+    /// of the same architecture trained on randomly permuted labels (which can only memorise them). A method whose
+    /// maps stay alike explains the input, not what the model learned. Step "none" compares the trained maps with
+    /// themselves, step "random labels" the random-label model's maps with them.
+    /// </summary>
+    /// <param name="trained">The method on the trained model, e.g. <c>new Saliency(model).attribute</c>.</param>
+    /// <param name="randomLabels">The same method on the random-label model.</param>
+    /// <example><code>
+    /// var r = SanityChecks.data_randomisation(new Saliency(model).attribute, new Saliency(shuffled).attribute, x, Target.Classes(y));
+    /// double rho = r.Steps[1].MeanSpearmanAbs;
+    /// </code></example>
+    public static SanityResult data_randomisation(Func<Tensor, Target, Tensor> trained, Func<Tensor, Target, Tensor> randomLabels, Tensor inputs, Target target)
+    {
+        if (inputs.dim() != 4) throw new ArgumentException($"data_randomisation: inputs must be N×C×H×W, got [{string.Join(",", inputs.shape)}].");
+        long h = inputs.shape[2], w = inputs.shape[3];
+        var original = maps_of(trained, inputs, target, h, w);
+        var random = maps_of(randomLabels, inputs, target, h, w);
+        return new SanityResult("data", h, w, new[] { compare("none", original, original, h, w), compare("random labels", original, random, h, w) });
+    }
+
     static void randomize(nn.Module module, torch.Generator gen)
     {
         using var no = torch.no_grad();
