@@ -39,7 +39,7 @@ public sealed class TrustCommandTests : IDisposable
     public void Faithfulness_on_the_backbone_scores_a_channel()
     {
         var (exit, output) = CliTests.Run("faithfulness", Photo("dog.jpg"), "-m", "resnet18", "--layer", "layer4", "--channel", "7",
-            "--methods", "gradcam", "--pixels-per-step", "5000", "-o", _dir);
+            "--methods", "gradcam", "--pixels-per-step", "5000", "--road-fractions", "0.5", "-o", _dir);
         Assert.True(exit == 0, output);
         Assert.Contains("channel 7 of layer4", output);
         foreach (var name in new[] { "gradcam", "sobel", "random", "deletion AUC", "ROAD" })
