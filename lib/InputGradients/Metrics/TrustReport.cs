@@ -78,7 +78,7 @@ public static class TrustReport
     }
 
     /// <summary>Mean of the defined (non-NaN) values; NaN when none is defined.</summary>
-    internal static double MeanDefined(double[] v) => v.Any(x => !double.IsNaN(x)) ? v.Where(x => !double.IsNaN(x)).Average() : double.NaN;
+    public static double MeanDefined(double[] v) => v.Any(x => !double.IsNaN(x)) ? v.Where(x => !double.IsNaN(x)).Average() : double.NaN;
 
     /// <summary>Three small tables, one row per method and one column per randomisation step (the layer's last name):
     /// the mean over examples of the Spearman rank correlation of |map| with the trained model's map, then of SSIM,
