@@ -21,6 +21,7 @@ public sealed class TrustCommandTests : IDisposable
         Assert.True(exit == 0, output);
         Assert.Contains("classifier.fc2 -> classifier.fc1", output);
         Assert.Contains("Spearman", output);
+        Assert.Contains("HOG similarity", output);
         var png = Path.Combine(_dir, "dog.sanity.png");
         Assert.True(File.Exists(png), output);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png)[..4]);

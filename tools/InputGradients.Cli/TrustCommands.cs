@@ -27,7 +27,7 @@ public static class TrustCommands
     {
         var methods = MethodsOption("saliency,guided,gradcam");
         var cmd = new Command("sanity", "Cascading model randomisation (Adebayo et al. 2018): the maps as the layers are randomised from the " +
-                                        "top, their Spearman rank correlation and SSIM with the trained model's map; the weights are restored after.")
+                                        "top, their Spearman rank correlation, SSIM and HOG similarity with the trained model's map; the weights are restored after.")
             { o.Images, methods };
         o.AddModelOptions(cmd);
         o.AddTargetOptions(cmd);
