@@ -142,7 +142,7 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
         return Enumerable.Range(0, (int)inputs.shape[0]).Select(i => PixelMaps.row(pix, i)).ToArray();
     }
 
-    internal static SanityStep compare(string name, double[][] original, double[][] maps, long h, long w)
+    static SanityStep compare(string name, double[][] original, double[][] maps, long h, long w)
     {
         int n = original.Length;
         var sp = new double[n]; var spa = new double[n]; var ss = new double[n]; var hog = new double[n];

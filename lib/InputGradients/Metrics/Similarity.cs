@@ -69,7 +69,7 @@ public static class Similarity
 
     /// <summary>
     /// Histogram of oriented gradients (Dalal and Triggs, CVPR 2005) of an H×W map, in the variant of scikit-image's
-    /// <c>skimage.feature.hog</c> (the usual reference, and what Adebayo et al. used) except for the block size:
+    /// <c>skimage.feature.hog</c> (the usual reference) except for the block size (Dalal and Triggs' 2×2 by default):
     /// gradients by centred differences [−1, 0, 1] without halving (zero in the first and last row for the vertical,
     /// first and last column for the horizontal gradient); unsigned orientation θ = atan2(g_row, g_col) folded into
     /// [0°, 180°) with rows counting downwards; each pixel votes its magnitude into one of <paramref name="bins"/> equal
