@@ -161,6 +161,8 @@ public static class TrustCommands
             string[] outputOnly = ["scorecam", "occlusion"];
             if (!defaultMethods && names.Intersect(outputOnly).FirstOrDefault() is { } bad)
                 throw new CliException($"--methods: {bad} needs a class score; the resnet18 backbone has no classes (use saliency, ig, guided, gradcam, layercam or hirescam).");
+            if (names.Intersect(outputOnly).Any())
+                console.MarkupLine("[grey]scorecam and occlusion left out: they need a class score, which the resnet18 backbone has not[/]");
             names = names.Except(outputOnly).ToArray();
         }
         OutputGuard.CheckFolder(r.Out, r.Inputs);
