@@ -25,6 +25,11 @@ public sealed class TrainFashionMnistArgumentTests : IDisposable
     [InlineData("--batch", "2147483647", "--batch 2147483647: give 1 to 60000")]
     [InlineData("--epochs", "99999999999", "TrainFashionMnist: ")]
     [InlineData("--bogus", "1", "unknown or incomplete option '--bogus'")]
+    [InlineData("--subset", "0", "--subset 0: give 1 to 60000")]
+    [InlineData("--subset", "60001", "--subset 60001: give 1 to 60000")]
+    [InlineData("--shuffle-labels", "-3", "--shuffle-labels -3: give a seed of 0 or more")]
+    [InlineData("--shuffle-labels", "x", "TrainFashionMnist: ")]
+    [InlineData("--flip", "maybe", "--flip maybe: give on or off")]
     public void Nonsense_settings_are_refused_before_training(string option, string value, string message)
     {
         var (exit, output) = Run("TrainFashionMnist", _dir, option, value, "--out", Path.Combine(_dir, "w.bin"));

@@ -21,6 +21,7 @@ public sealed class TrustCommandTests : IDisposable
         Assert.True(exit == 0, output);
         Assert.Contains("classifier.fc2 -> classifier.fc1", output);
         Assert.Contains("Spearman", output);
+        Assert.Contains("HOG similarity", output);
         var png = Path.Combine(_dir, "dog.sanity.png");
         Assert.True(File.Exists(png), output);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png)[..4]);
@@ -35,8 +36,19 @@ public sealed class TrustCommandTests : IDisposable
             Assert.Contains(name, output);
     }
 
+    [Fact]
+    public void Faithfulness_on_the_backbone_scores_a_channel()
+    {
+        var (exit, output) = CliTests.Run("faithfulness", Photo("dog.jpg"), "-m", "resnet18", "--layer", "layer4", "--channel", "7",
+            "--methods", "gradcam", "--pixels-per-step", "5000", "--road-fractions", "0.5", "-o", _dir);
+        Assert.True(exit == 0, output);
+        Assert.Contains("channel 7 of layer4", output);
+        foreach (var name in new[] { "gradcam", "sobel", "random", "deletion AUC", "ROAD" })
+            Assert.Contains(name, output);
+    }
+
     [Theory]
-    [InlineData("faithfulness", "resnet18", "saliency", "the resnet18 backbone has no classes")]
+    [InlineData("faithfulness", "resnet18", "saliency,occlusion", "--methods: occlusion needs a class score")]
     [InlineData("sanity", "fashion", "saliency,bogus", "--methods: 'bogus' is not one of")]
     [InlineData("faithfulness", "fashion", ",", "--methods: name at least one method")]
     public void Bad_requests_get_one_line(string command, string model, string methods, string message)

@@ -27,7 +27,7 @@ public static class TrustCommands
     {
         var methods = MethodsOption("saliency,guided,gradcam");
         var cmd = new Command("sanity", "Cascading model randomisation (Adebayo et al. 2018): the maps as the layers are randomised from the " +
-                                        "top, their Spearman rank correlation and SSIM with the trained model's map; the weights are restored after.")
+                                        "top, their Spearman rank correlation, SSIM and HOG similarity with the trained model's map; the weights are restored after.")
             { o.Images, methods };
         o.AddModelOptions(cmd);
         o.AddTargetOptions(cmd);
@@ -40,16 +40,22 @@ public static class TrustCommands
     internal static Command Faithfulness(Options o, IAnsiConsole console, bool live)
     {
         var methods = MethodsOption("saliency,ig,guided,gradcam,scorecam,occlusion");
+        var roadFractions = new Option<string>("--road-fractions")
+        {
+            Description = "ROAD: comma-separated fractions of pixels removed, each strictly between 0 and 1 (fewer is faster on 224x224).",
+            DefaultValueFactory = _ => "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9",
+        };
         var perStep = new Option<int>("--pixels-per-step") { Description = "Deletion/insertion: pixels changed per step (1 to 1000000).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("faithfulness", "Deletion and insertion areas (Petsiuk et al. 2018) and the ROAD gap LeRF - MoRF with noisy linear " +
                                               "imputation (Rong et al. 2022) of each method, with a random map and a Sobel edge map as baselines. " +
-                                              "Needs a model with classes (fashion, squeezenet).")
-            { o.Images, methods, perStep };
+                                              "Classifiers score the class probability; the resnet18 backbone scores the raw mean of a channel " +
+                                              "(--channel N of --layer), and its default methods leave out scorecam and occlusion, which need a class score.")
+            { o.Images, methods, perStep, roadFractions };
         o.AddModelOptions(cmd);
         o.AddTargetOptions(cmd);
         cmd.Add(o.CamLayer);
         cmd.Add(o.Seed);
-        cmd.SetAction(p => Cli.Guard(console, () => RunFaithfulness(o.Read(p), Parse(p.GetValue(methods)!), p.GetValue(perStep), console)));
+        cmd.SetAction(p => Cli.Guard(console, () => RunFaithfulness(o.Read(p), Parse(p.GetValue(methods)!), p.GetResult(methods) is not { Implicit: false }, p.GetValue(perStep), Fractions(p.GetValue(roadFractions)!), console)));
         return cmd;
     }
 
@@ -60,6 +66,18 @@ public static class TrustCommands
         foreach (var n in names)
             if (!MethodNames.Contains(n)) throw new CliException($"--methods: '{n}' is not one of {string.Join(", ", MethodNames)}.");
         return names;
+    }
+
+    static double[] Fractions(string list)
+    {
+        var parts = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new List<double>();
+        foreach (var t in parts)
+            if (!double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || !(v > 0 && v < 1))
+                throw new CliException($"--road-fractions: '{t}' is not a fraction strictly between 0 and 1.");
+            else values.Add(v);
+        if (values.Count == 0) throw new CliException("--road-fractions: give at least one fraction.");
+        return values.ToArray();
     }
 
     static NamedMethod Make(string name, CliModel m, string camLayer) => name switch
@@ -135,16 +153,24 @@ public static class TrustCommands
         return 0;
     }
 
-    static int RunFaithfulness(Request r, string[] names, int perStep, IAnsiConsole console)
+    static int RunFaithfulness(Request r, string[] names, bool defaultMethods, int perStep, double[] roadFractions, IAnsiConsole console)
     {
         if (r.Model == ModelKind.Resnet18)
-            throw new CliException("faithfulness scores class probabilities: the resnet18 backbone has no classes; use --model fashion or --model squeezenet.");
+        {
+            // Score-CAM and occlusion score the model output; the backbone's target is a channel of a layer.
+            string[] outputOnly = ["scorecam", "occlusion"];
+            if (!defaultMethods && names.Intersect(outputOnly).FirstOrDefault() is { } bad)
+                throw new CliException($"--methods: {bad} needs a class score; the resnet18 backbone has no classes (use saliency, ig, guided, gradcam, layercam or hirescam).");
+            if (names.Intersect(outputOnly).Any())
+                console.MarkupLine("[grey]scorecam and occlusion left out: they need a class score, which the resnet18 backbone has not[/]");
+            names = names.Except(outputOnly).ToArray();
+        }
         OutputGuard.CheckFolder(r.Out, r.Inputs);
         using var m = Open(r, console);
         var camLayer = r.CamLayer ?? m.CamLayer;
         long hw = (long)m.Size * m.Size;
         int step = perStep == 0 ? (int)Math.Max(1, hw / 50) : Limits.Whole("--pixels-per-step", perStep, 1, 1_000_000);
-        var f = new InputGradients.Metrics.Faithfulness(m.Net) { PixelsPerStep = step, Seed = r.Seed };
+        var f = new InputGradients.Metrics.Faithfulness(m.Net) { PixelsPerStep = step, Seed = r.Seed, RoadFractions = roadFractions };
         var methods = names.Select(n => Make(n, m, camLayer))
             .Append(new NamedMethod("sobel", (x, _) => PixelMaps.sobel_map(x)))
             .Append(new NamedMethod("random", (x, _) => PixelMaps.random_map(x.shape[0], x.shape[2], x.shape[3], r.Seed)));

@@ -25,19 +25,25 @@ public sealed record RoadResult(double[] Fractions, double[][] MoRF, double[][] 
 /// Does a map rank pixels by how much the model needs them? Deletion and insertion (Petsiuk, Das, Saenko, "RISE",
 /// BMVC 2018) and ROAD with noisy linear imputation (Rong, Leemann, Borisov, Kasneci, Kasneci, "A Consistent and
 /// Efficient Evaluation Strategy for Attribution Methods", ICML 2022). Maps may come from any method
-/// (N×H×W or N×C×H×W, channels summed; see <see cref="PixelMaps.per_pixel"/>).
+/// (N×H×W or N×C×H×W, channels summed; see <see cref="PixelMaps.per_pixel"/>). The score is any <see cref="Target"/>:
+/// a class (softmax probability by default, see <see cref="Probability"/>), or the raw value of an output or layer
+/// score, e.g. <c>Target.Channel("layer4", k)</c> on the ResNet-18 backbone.
 /// </summary>
 /// <example><code>
 /// var f = new Faithfulness(model) { PixelsPerStep = 64 };
 /// var del = f.deletion(x, maps, Target.Classes(y));        // lower area = more faithful
 /// var ins = f.insertion(x, maps, Target.Classes(y));       // higher area = more faithful
 /// var road = f.road(x, maps, Target.Classes(y));           // road.Gap: higher = more faithful
+/// var ch = f.deletion(x, maps, Target.Channel("layer4", 42)); // raw mean activation of a backbone channel
 /// </code></example>
 public sealed class Faithfulness(nn.Module<Tensor, Tensor> model)
 {
     /// <summary>Pixels changed per step of the deletion and insertion curves (RISE used the image width).</summary>
     public long PixelsPerStep { get; init; } = 64;
-    /// <summary>Score the softmax probability of the target class (as both papers) instead of the raw logit.</summary>
+    /// <summary>Score the softmax probability of the target class (as both papers) instead of the raw logit. Applies only
+    /// to class targets (<see cref="Target.ClassIndex"/>, <see cref="Target.PerExample"/>); any other target (a layer
+    /// score such as <see cref="Target.Channel"/> on a backbone with no class head, or an output score) is scored by its
+    /// raw value, since there is no softmax over it.</summary>
     public bool Probability { get; init; } = true;
     /// <summary>Images run through the model this many at a time.</summary>
     public int BatchSize { get; init; } = 32;
@@ -166,13 +172,17 @@ public sealed class Faithfulness(nn.Module<Tensor, Tensor> model)
     double[] score_batch(Tensor states, Target target, long example)
     {
         using var s = torch.NewDisposeScope();
-        var output = model.call(states);
-        if (Probability) {
-            if (output.dim() != 2) throw new ArgumentException($"Faithfulness: Probability needs a model output of shape N×K, got [{string.Join(",", output.shape)}].");
-            output = output.softmax(1);
-        }
         var rows = Enumerable.Repeat(example, (int)states.shape[0]).ToArray();
-        var sc = target.for_rows(rows).scores(output, new Dictionary<string, Tensor>(), states.shape[0]);
+        var t = target.for_rows(rows);
+        Tensor sc;
+        if (Probability && t is Target.ClassIndex or Target.PerExample) {
+            var output = model.call(states);
+            if (output.dim() != 2) throw new ArgumentException($"Faithfulness: Probability needs a model output of shape N×K, got [{string.Join(",", output.shape)}].");
+            sc = t.scores(output.softmax(1), new Dictionary<string, Tensor>(), states.shape[0]);
+        } else {
+            // Layer scores (e.g. a backbone channel) and output scores have no softmax: their raw value is scored.
+            sc = Gradients.forward_scores(model, states, t);
+        }
         return sc.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
     }
 
@@ -184,7 +194,6 @@ public sealed class Faithfulness(nn.Module<Tensor, Tensor> model)
         var ms = maps.shape;
         bool fits = (maps.dim() == 3 && ms[0] == n && ms[1] == h && ms[2] == w) || (maps.dim() == 4 && ms[0] == n && ms[2] == h && ms[3] == w);
         if (!fits) throw new ArgumentException($"{what}: maps of shape [{string.Join(",", ms)}] do not match inputs [{string.Join(",", inputs.shape)}] (need N×H×W or N×C×H×W).");
-        if (target.LayerName is not null) throw new ArgumentException($"{what}: the target must read the model output, not layer '{target.LayerName}'.");
         return (n, h, w);
     }
 }

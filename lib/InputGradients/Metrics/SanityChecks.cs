@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace InputGradients.Metrics;
 
 /// <summary>The maps after one randomisation step, and how alike they are to the maps of the trained model
-/// (one value per example).</summary>
-public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spearman, double[] SpearmanAbs, double[] Ssim)
+/// (one value per example): Spearman rank correlation of the signed and of the absolute maps, SSIM and HOG similarity
+/// (<see cref="Similarity.hog_similarity"/>) of the absolute maps.</summary>
+public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spearman, double[] SpearmanAbs, double[] Ssim, double[] Hog)
 {
     /// <summary>Mean of <see cref="SpearmanAbs"/> over the examples where it is defined (a constant map, e.g. all
     /// zero after a ReLU, has no ranks); NaN when it is defined for none.</summary>
@@ -90,6 +91,27 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
         }
     }
 
+    /// <summary>
+    /// Data randomisation test (Adebayo et al. 2018, section 4): the same method on the trained model and on a model
+    /// of the same architecture trained on randomly permuted labels (which can only memorise them). A method whose
+    /// maps stay alike explains the input, not what the model learned. Step "none" compares the trained maps with
+    /// themselves, step "random labels" the random-label model's maps with them.
+    /// </summary>
+    /// <param name="trained">The method on the trained model, e.g. <c>new Saliency(model).attribute</c>.</param>
+    /// <param name="randomLabels">The same method on the random-label model.</param>
+    /// <example><code>
+    /// var r = SanityChecks.data_randomisation(new Saliency(model).attribute, new Saliency(shuffled).attribute, x, Target.Classes(y));
+    /// double rho = r.Steps[1].MeanSpearmanAbs;
+    /// </code></example>
+    public static SanityResult data_randomisation(Func<Tensor, Target, Tensor> trained, Func<Tensor, Target, Tensor> randomLabels, Tensor inputs, Target target)
+    {
+        if (inputs.dim() != 4) throw new ArgumentException($"data_randomisation: inputs must be N×C×H×W, got [{string.Join(",", inputs.shape)}].");
+        long h = inputs.shape[2], w = inputs.shape[3];
+        var original = maps_of(trained, inputs, target, h, w);
+        var random = maps_of(randomLabels, inputs, target, h, w);
+        return new SanityResult("data", h, w, new[] { compare("none", original, original, h, w), compare("random labels", original, random, h, w) });
+    }
+
     static void randomize(nn.Module module, torch.Generator gen)
     {
         using var no = torch.no_grad();
@@ -123,12 +145,17 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
     static SanityStep compare(string name, double[][] original, double[][] maps, long h, long w)
     {
         int n = original.Length;
-        var sp = new double[n]; var spa = new double[n]; var ss = new double[n];
+        var sp = new double[n]; var spa = new double[n]; var ss = new double[n]; var hog = new double[n];
+        // HOG needs at least one block of 2×2 cells; smaller maps get NaN there.
+        int cell = Similarity.hog_cell((int)h, (int)w);
+        bool hogFits = h / cell >= 2 && w / cell >= 2;
         for (int i = 0; i < n; i++) {
+            var a = original[i].Select(Math.Abs).ToArray(); var b = maps[i].Select(Math.Abs).ToArray();
             sp[i] = Similarity.spearman(original[i], maps[i]);
             spa[i] = Similarity.spearman(original[i], maps[i], absolute: true);
-            ss[i] = Similarity.ssim(original[i].Select(Math.Abs).ToArray(), maps[i].Select(Math.Abs).ToArray(), (int)h, (int)w, (int)Math.Min(7, Math.Min(h, w)));
+            ss[i] = Similarity.ssim(a, b, (int)h, (int)w, (int)Math.Min(7, Math.Min(h, w)));
+            hog[i] = hogFits ? Similarity.hog_similarity(a, b, (int)h, (int)w, cell) : double.NaN;
         }
-        return new SanityStep(name, maps, sp, spa, ss);
+        return new SanityStep(name, maps, sp, spa, ss, hog);
     }
 }

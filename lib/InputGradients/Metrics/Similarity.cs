@@ -67,6 +67,65 @@ public static class Similarity
         return total / count;
     }
 
+    /// <summary>
+    /// Histogram of oriented gradients (Dalal and Triggs, CVPR 2005) of an H×W map, in the variant of scikit-image's
+    /// <c>skimage.feature.hog</c> (the usual reference) except for the block size (Dalal and Triggs' 2×2 by default):
+    /// gradients by centred differences [−1, 0, 1] without halving (zero in the first and last row for the vertical,
+    /// first and last column for the horizontal gradient); unsigned orientation θ = atan2(g_row, g_col) folded into
+    /// [0°, 180°) with rows counting downwards; each pixel votes its magnitude into one of <paramref name="bins"/> equal
+    /// bins (hard voting, no interpolation between bins or cells); a cell's histogram is the mean over its
+    /// <paramref name="cell"/>×<paramref name="cell"/> pixels (pixels past the last whole cell are dropped); blocks of
+    /// <paramref name="block"/>×<paramref name="block"/> cells slide by one cell and are normalised by L2-Hys
+    /// (v/√(‖v‖²+ε²), clipped at 0.2, normalised again; ε = 1e-5). The vector lists blocks row by row, then cells in
+    /// the block row by row, then bins.
+    /// </summary>
+    public static double[] hog(double[] map, int height, int width, int cell = 8, int block = 2, int bins = 9)
+    {
+        if (map.Length != height * width) throw new ArgumentException($"hog: {map.Length} values for a {height}×{width} map.");
+        if (cell < 1 || block < 1 || bins < 1) throw new ArgumentOutOfRangeException(nameof(cell), $"hog: cell {cell}, block {block} and bins {bins} must be positive.");
+        int cy = height / cell, cx = width / cell;
+        if (cy < block || cx < block)
+            throw new ArgumentException($"hog: a {height}×{width} map has {cy}×{cx} cells of {cell}×{cell}, fewer than one {block}×{block} block.");
+        var hist = new double[cy, cx, bins];
+        for (int y = 0; y < cy * cell; y++)
+            for (int x = 0; x < cx * cell; x++) {
+                double gr = y == 0 || y == height - 1 ? 0 : map[(y + 1) * width + x] - map[(y - 1) * width + x];
+                double gc = x == 0 || x == width - 1 ? 0 : map[y * width + x + 1] - map[y * width + x - 1];
+                double theta = Math.Atan2(gr, gc);
+                if (theta < 0) theta += Math.PI;
+                if (theta >= Math.PI) theta -= Math.PI;
+                int bin = Math.Min(bins - 1, (int)Math.Floor(theta / (Math.PI / bins)));
+                hist[y / cell, x / cell, bin] += Math.Sqrt(gr * gr + gc * gc) / (cell * cell);
+            }
+        const double eps = 1e-5;
+        var result = new List<double>();
+        var v = new double[block * block * bins];
+        for (int by = 0; by + block <= cy; by++)
+            for (int bx = 0; bx + block <= cx; bx++) {
+                int k = 0;
+                for (int i = 0; i < block; i++) for (int j = 0; j < block; j++) for (int o = 0; o < bins; o++) v[k++] = hist[by + i, bx + j, o];
+                double n1 = Math.Sqrt(v.Sum(t => t * t) + eps * eps);
+                for (k = 0; k < v.Length; k++) v[k] = Math.Min(v[k] / n1, 0.2);
+                double n2 = Math.Sqrt(v.Sum(t => t * t) + eps * eps);
+                result.AddRange(v.Select(t => t / n2));
+            }
+        return result.ToArray();
+    }
+
+    /// <summary>The HOG cell size used for an H×W map when none is given: 4 pixels below 64 (7×7 cells on 28×28),
+    /// 8 otherwise (Dalal and Triggs' choice; 28×28 cells on 224×224).</summary>
+    public static int hog_cell(int height, int width) => Math.Min(height, width) < 64 ? 4 : 8;
+
+    /// <summary>HOG similarity of Adebayo et al. (2018): the Pearson correlation of the <see cref="hog"/> vectors of two
+    /// H×W maps, each min-max scaled to [0, 1] first (as <see cref="ssim"/>). <paramref name="cell"/> defaults to
+    /// <see cref="hog_cell"/>. NaN when either HOG is constant (e.g. a constant map).</summary>
+    public static double hog_similarity(double[] a, double[] b, int height, int width, int? cell = null, int block = 2)
+    {
+        same_length(a, b, "hog_similarity");
+        int c = cell ?? hog_cell(height, width);
+        return pearson(hog(scale01(a), height, width, c, block), hog(scale01(b), height, width, c, block));
+    }
+
     internal static double[] scale01(double[] v)
     {
         double min = v.Min(), max = v.Max();

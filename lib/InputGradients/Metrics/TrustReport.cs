@@ -77,8 +77,12 @@ public static class TrustReport
         return grid;
     }
 
-    /// <summary>Two small tables, one row per method and one column per randomisation step (the layer's last name):
-    /// the mean over examples of the Spearman rank correlation of |map| with the trained model's map, then of SSIM.</summary>
+    /// <summary>Mean of the defined (non-NaN) values; NaN when none is defined.</summary>
+    public static double MeanDefined(double[] v) => v.Any(x => !double.IsNaN(x)) ? v.Where(x => !double.IsNaN(x)).Average() : double.NaN;
+
+    /// <summary>Three small tables, one row per method and one column per randomisation step (the layer's last name):
+    /// the mean over examples of the Spearman rank correlation of |map| with the trained model's map, then of SSIM,
+    /// then of HOG similarity.</summary>
     public static string sanity_table(IReadOnlyList<(string method, SanityResult result)> results)
     {
         var steps = results[0].result.Steps.Skip(1).Select(s => s.Randomized.Split('.')[^1]).ToList();
@@ -98,6 +102,12 @@ public static class TrustReport
         foreach (var (method, r) in results)
             sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
                 string.Create(CultureInfo.InvariantCulture, $"{s.Ssim.Average(),7:F2} "))));
+        sb.AppendLine();
+        sb.AppendLine("HOG similarity (Pearson correlation of HOG features) of |map| with the trained model's map (mean over images)");
+        sb.AppendLine(header);
+        foreach (var (method, r) in results)
+            sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
+                string.Create(CultureInfo.InvariantCulture, $"{MeanDefined(s.Hog),7:F2} "))));
         return sb.ToString();
     }
 }

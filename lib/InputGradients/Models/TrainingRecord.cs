@@ -8,6 +8,10 @@ namespace InputGradients.Models;
 /// </summary>
 public sealed record TrainingRecord(double TestAccuracy, int Epochs, int Seed, string Command)
 {
+    /// <summary>Accuracy on the training images and labels the model was fitted to (shuffled ones for a
+    /// <c>--shuffle-labels</c> run), when the run recorded it (<c>train_accuracy</c>).</summary>
+    public double? TrainAccuracy { get; init; }
+
     /// <summary>Reads the metadata file beside <paramref name="weightsPath"/> (same name, extension .json).</summary>
     public static TrainingRecord Load(string weightsPath)
     {
@@ -21,7 +25,10 @@ public sealed record TrainingRecord(double TestAccuracy, int Epochs, int Seed, s
             if (accuracy is < 0 or > 1 || double.IsNaN(accuracy))
                 throw new InvalidDataException($"{path}: test_accuracy {accuracy} is not a fraction in [0, 1]");
             return new TrainingRecord(accuracy, (int)Number(root, "epochs", path), (int)Number(root, "seed", path),
-                root.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "");
+                root.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "")
+            {
+                TrainAccuracy = root.TryGetProperty("train_accuracy", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : null,
+            };
         }
         catch (JsonException e)
         {

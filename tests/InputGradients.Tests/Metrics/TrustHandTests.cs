@@ -82,6 +82,83 @@ public class TrustHandTests
         Assert.Equal(1.0, Similarity.ssim(Enumerable.Range(0, 64).Select(i => (double)i).ToArray(), Enumerable.Range(0, 64).Select(i => 2.0 * i + 1).ToArray(), 8, 8), 12);
     }
 
+    [Fact]
+    public void Hog_of_step_edges_by_hand()
+    {
+        // 8×8, left half 0, right half 1: only columns 3 and 4 have a gradient (g_col = 1, g_row = 0, angle 0°), so
+        // each 4×4 cell holds 4/16 in bin 0. The one 2×2-cell block: 0.25/0.5 = 0.5, clipped to 0.2, renormalised to
+        // 0.2/√(4·0.2²) = 0.5 (ε = 1e-5 changes it by ~3e-10).
+        var vertical = Enumerable.Range(0, 64).Select(i => i % 8 >= 4 ? 1.0 : 0.0).ToArray();
+        var h = Similarity.hog(vertical, 8, 8, cell: 4);
+        Assert.Equal(36, h.Length);
+        for (int k = 0; k < 36; k++) Assert.Equal(k % 9 == 0 ? 0.5 : 0.0, h[k], 9);
+        // The same edge turned horizontal: angle 90°, bin 4 of [80°, 100°).
+        var horizontal = Enumerable.Range(0, 64).Select(i => i / 8 >= 4 ? 1.0 : 0.0).ToArray();
+        var g = Similarity.hog(horizontal, 8, 8, cell: 4);
+        for (int k = 0; k < 36; k++) Assert.Equal(k % 9 == 4 ? 0.5 : 0.0, g[k], 9);
+        // Each HOG is 0.5 on 4 of 36 entries, at disjoint places: the Pearson correlation of two such disjoint
+        // indicators is −p/(1−p) with p = 4/36, i.e. −1/8.
+        Assert.Equal(-(4.0 / 36) / (1 - 4.0 / 36), Similarity.hog_similarity(vertical, horizontal, 8, 8, cell: 4), 6);
+        // Min-max scaling first: an affine change of a map leaves its HOG similarity to the original at 1.
+        var rnd = new Random(5); var a = Enumerable.Range(0, 784).Select(_ => rnd.NextDouble()).ToArray();
+        Assert.Equal(1.0, Similarity.hog_similarity(a, a.Select(v => 3 * v + 2).ToArray(), 28, 28), 12);
+        Assert.Equal(4, Similarity.hog_cell(28, 28));
+        Assert.Equal(8, Similarity.hog_cell(224, 224));
+        var e = Assert.Throws<ArgumentException>(() => Similarity.hog(new double[36], 6, 6, cell: 4));
+        Assert.Contains("fewer than one 2×2 block", e.Message);
+    }
+
+    [Fact]
+    public void Data_randomisation_compares_the_two_models_maps()
+    {
+        var model = RefNet.Load();
+        using var x = Fixtures.Tensor("input", new long[] { 2, 3, 8, 8 });
+        var y = Target.Classes(Fixtures.Longs("target"));
+        var saliency = new Saliency(model) { Abs = false };
+        // The same model: every measure is 1. A model whose maps are the negation: signed ranks reverse (−1), the
+        // absolute maps are the same (1).
+        var same = SanityChecks.data_randomisation(saliency.attribute, saliency.attribute, x, y);
+        Assert.Equal(new[] { "none", "random labels" }, same.Steps.Select(st => st.Randomized));
+        foreach (var v in new[] { same.Steps[1].Spearman, same.Steps[1].SpearmanAbs, same.Steps[1].Ssim, same.Steps[1].Hog }.SelectMany(a => a))
+            Assert.Equal(1.0, v, 12);
+        var neg = SanityChecks.data_randomisation(saliency.attribute, (a, t) => -saliency.attribute(a, t), x, y);
+        Assert.All(neg.Steps[1].Spearman, v => Assert.Equal(-1.0, v, 12));
+        Assert.All(neg.Steps[1].SpearmanAbs, v => Assert.Equal(1.0, v, 12));
+        Assert.All(neg.Steps[1].Ssim, v => Assert.Equal(1.0, v, 12));
+        Assert.Equal(neg.Steps[0].Maps[1].Select(v => -v), neg.Steps[1].Maps[1]);
+    }
+
+    [Fact]
+    public void Faithfulness_of_a_layer_score_is_its_raw_value_by_hand()
+    {
+        // Layer "square" outputs x² (1×1×1×4); Target.Channel("square", 0) is its mean. Probability stays at its
+        // default (true) but applies to class targets only: the curves are raw means of squares.
+        var model = nn.Sequential(("square", new Squarer()), ("flat", nn.Flatten()), ("fc", nn.Linear(4, 3, dtype: ScalarType.Float64)));
+        using var x = torch.tensor(new double[] { 2, 0, 1, 3 }, dtype: ScalarType.Float64).reshape(1, 1, 1, 4);
+        using var map = torch.tensor(new double[] { 0.1, 0.4, 0.3, 0.2 }, dtype: ScalarType.Float64).reshape(1, 1, 4);
+        var target = Target.Channel("square", 0);
+        var f = new Faithfulness(model) { PixelsPerStep = 1, RoadFractions = new[] { 0.25, 0.5 }, RoadNoise = 0 };
+        // Squares 4, 0, 1, 9 removed in the map's order (pixels 1, 2, 3, 0).
+        Assert.Equal(new[] { 14 / 4.0, 14 / 4.0, 13 / 4.0, 4 / 4.0, 0 }, f.deletion(x, map, target).Scores[0]);
+        Assert.Equal(new[] { 0, 0, 1 / 4.0, 10 / 4.0, 14 / 4.0 }, f.insertion(x, map, target, torch.zeros_like(x)).Scores[0]);
+        // ROAD MoRF: pixel 1 imputed as (2 + 1)/2; then pixels 1, 2 solve u1 = (2 + u2)/2, u2 = (u1 + 3)/2: 7/3, 8/3.
+        // LeRF: pixel 0 takes its one neighbour (0); then pixel 3 takes pixel 2's value (1).
+        var road = f.road(x, map, target);
+        Assert.Equal(new[] { (4 + 2.25 + 1 + 9) / 4, (4 + 49 / 9.0 + 64 / 9.0 + 9) / 4 }, road.MoRF[0], new Tol(1e-12));
+        Assert.Equal(new[] { 10 / 4.0, 2 / 4.0 }, road.LeRF[0], new Tol(1e-12));
+    }
+
+    private sealed class Tol(double eps) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= eps;
+        public int GetHashCode(double v) => 0;
+    }
+
+    private sealed class Squarer() : nn.Module<Tensor, Tensor>("Squarer")
+    {
+        public override Tensor forward(Tensor x) => x.pow(2);
+    }
+
     private static List<byte[]> Bytes(nn.Module m) =>
         m.parameters().Select(p => { var t = p.detach().contiguous(); return t.bytes.ToArray(); }).ToList();
 

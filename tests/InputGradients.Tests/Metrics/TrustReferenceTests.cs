@@ -119,6 +119,16 @@ public class TrustReferenceTests
     }
 
     [Fact]
+    public void Hog_matches_numpy()
+    {
+        Close(D("hog_a_cell4"), Similarity.hog(D("hog_a"), 28, 28, cell: 4), Tol, "hog 28×28 cell 4");
+        // 20×27 with cell 5 and blocks of 3: the last 2 columns are dropped, 4×5 cells, 2×3 blocks.
+        Close(D("hog_c_cell5_block3"), Similarity.hog(D("hog_c"), 20, 27, cell: 5, block: 3), Tol, "hog 20×27 cell 5 block 3");
+        Assert.Equal(Ref.GetProperty("hog_similarity_ab_cell4").GetDouble(), Similarity.hog_similarity(D("hog_a"), D("hog_b"), 28, 28), 9);
+        Assert.Equal(Ref.GetProperty("hog_similarity_cd_cell5_block3").GetDouble(), Similarity.hog_similarity(D("hog_c"), D("hog_d"), 20, 27, cell: 5, block: 3), 9);
+    }
+
+    [Fact]
     public void Sobel_baseline_matches_numpy()
     {
         var (_, x, _) = Setup();

@@ -21,8 +21,8 @@ public class TrustReportTests
     [Fact]
     public void Undefined_correlations_are_left_out_of_the_mean_and_flagged()
     {
-        var none = new SanityStep("none", new double[2][], new double[] { 1, 1 }, new double[] { 1, 1 }, new double[] { 1, 1 });
-        var step = new SanityStep("fc", new double[2][], new double[] { double.NaN, 0.4 }, new double[] { double.NaN, 0.4 }, new double[] { 0.2, 0.6 });
+        var none = new SanityStep("none", new double[2][], new double[] { 1, 1 }, new double[] { 1, 1 }, new double[] { 1, 1 }, new double[] { 1, 1 });
+        var step = new SanityStep("fc", new double[2][], new double[] { double.NaN, 0.4 }, new double[] { double.NaN, 0.4 }, new double[] { 0.2, 0.6 }, new double[] { double.NaN, -0.3 });
         Assert.Equal(0.4, step.MeanSpearmanAbs, 12);
         Assert.Equal(1, step.Undefined);
         var all_nan = step with { SpearmanAbs = new[] { double.NaN, double.NaN } };
@@ -31,5 +31,7 @@ public class TrustReportTests
         Assert.Contains("   0.40*", text);
         Assert.Contains("   0.40 ", text);   // SSIM: mean of 0.2 and 0.6
         Assert.Contains("* 1 map(s) constant", text);
+        var hogTable = text[text.IndexOf("HOG similarity", StringComparison.Ordinal)..];
+        Assert.Contains("  -0.30 ", hogTable);   // HOG: the one defined value, NaN left out
     }
 }

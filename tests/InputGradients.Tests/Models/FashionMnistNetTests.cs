@@ -41,6 +41,34 @@ public class FashionMnistNetTests
     }
 
     [RequiresFashionMnistFact]
+    public void RandomLabelWeightsFittedTheirShuffledLabelsAndNothingElse()
+    {
+        // The data randomisation model: the first 5,000 training images, labels shuffled among them by
+        // System.Random(1) (data/models/README.md). Re-measured here rather than read from the training tool.
+        var path = DataDirectory.Path("models", "fashion-mnist-cnn-random-labels.bin");
+        using var model = FashionMnistNet.Load(path);
+        var (train, trainLabels) = FashionMnist.Load(train: true);
+        var (test, testLabels) = FashionMnist.Load(train: false);
+        using (train) using (trainLabels) using (test) using (testLabels)
+        {
+            var order = Enumerable.Range(0, 5000).ToArray();
+            new Random(1).Shuffle(order);
+            var labels = trainLabels.narrow(0, 0, 5000).data<long>().ToArray();
+            using var shuffled = torch.tensor(order.Select(i => labels[i]).ToArray());
+            using var images = train.narrow(0, 0, 5000);
+            double fitted = model.Accuracy(images, shuffled), onTrue = model.Accuracy(images, trainLabels.narrow(0, 0, 5000)),
+                   onTest = model.Accuracy(test, testLabels);
+            var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(path, ".json"))).RootElement;
+            Assert.InRange(fitted, json.GetProperty("train_accuracy").GetDouble() - 0.0005, json.GetProperty("train_accuracy").GetDouble() + 0.0005);
+            Assert.InRange(onTest, json.GetProperty("test_accuracy").GetDouble() - 0.0005, json.GetProperty("test_accuracy").GetDouble() + 0.0005);
+            Assert.True(fitted > 0.9, $"fitted only {fitted:P2} of its shuffled labels");
+            // Chance is 10 %: neither the true labels of the same images nor the test set are learned.
+            Assert.InRange(onTrue, 0.05, 0.2);
+            Assert.InRange(onTest, 0.05, 0.2);
+        }
+    }
+
+    [RequiresFashionMnistFact]
     public void CommittedSamplesAreTheFirstTestImages()
     {
         var (x, y) = FashionMnist.Load(train: false);

@@ -15,6 +15,10 @@ public class TrainingRecordTests
                 """{ "test_accuracy": 0.8765, "epochs": 3, "seed": 7, "command": "train --fast" }""");
             var r = TrainingRecord.Load(weights);
             Assert.Equal(new TrainingRecord(0.8765, 3, 7, "train --fast"), r);
+            Assert.Null(r.TrainAccuracy);
+            File.WriteAllText(Path.ChangeExtension(weights, ".json"),
+                """{ "test_accuracy": 0.1, "epochs": 3, "seed": 7, "train_accuracy": 0.95 }""");
+            Assert.Equal(0.95, TrainingRecord.Load(weights).TrainAccuracy);
 
             File.WriteAllText(Path.ChangeExtension(weights, ".json"), """{ "test_accuracy": "high" }""");
             var e = Assert.Throws<InvalidDataException>(() => TrainingRecord.Load(weights));
