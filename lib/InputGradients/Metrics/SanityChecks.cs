@@ -11,7 +11,7 @@ public sealed record SanityStep(string Randomized, double[][] Maps, double[] Spe
 {
     /// <summary>Mean of <see cref="SpearmanAbs"/> over the examples where it is defined (a constant map, e.g. all
     /// zero after a ReLU, has no ranks); NaN when it is defined for none.</summary>
-    public double MeanSpearmanAbs => SpearmanAbs.Any(v => !double.IsNaN(v)) ? SpearmanAbs.Where(v => !double.IsNaN(v)).Average() : double.NaN;
+    public double MeanSpearmanAbs => TrustReport.MeanDefined(SpearmanAbs);
 
     /// <summary>Examples whose map (before or after randomisation) is constant, so that the correlation is undefined.</summary>
     public int Undefined => SpearmanAbs.Count(double.IsNaN);

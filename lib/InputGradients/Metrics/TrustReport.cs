@@ -97,17 +97,18 @@ public static class TrustReport
         if (undefined > 0)
             sb.AppendLine($"* {undefined} map(s) constant (e.g. all zero after a ReLU): rank correlation undefined there, the mean is over the other images");
         sb.AppendLine();
-        sb.AppendLine("SSIM of |map| with the trained model's map (mean over images)");
-        sb.AppendLine(header);
-        foreach (var (method, r) in results)
-            sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
-                string.Create(CultureInfo.InvariantCulture, $"{s.Ssim.Average(),7:F2} "))));
+        Table("SSIM of |map| with the trained model's map (mean over images)", s => s.Ssim.Average());
         sb.AppendLine();
-        sb.AppendLine("HOG similarity (Pearson correlation of HOG features) of |map| with the trained model's map (mean over images)");
-        sb.AppendLine(header);
-        foreach (var (method, r) in results)
-            sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
-                string.Create(CultureInfo.InvariantCulture, $"{MeanDefined(s.Hog),7:F2} "))));
+        Table("HOG similarity (Pearson correlation of HOG features) of |map| with the trained model's map (mean over images)", s => MeanDefined(s.Hog));
         return sb.ToString();
+
+        void Table(string title, Func<SanityStep, double> value)
+        {
+            sb.AppendLine(title);
+            sb.AppendLine(header);
+            foreach (var (method, r) in results)
+                sb.AppendLine($"{method,-16}" + string.Join("", r.Steps.Skip(1).Select(s =>
+                    string.Create(CultureInfo.InvariantCulture, $"{value(s),7:F2} "))));
+        }
     }
 }
