@@ -28,17 +28,15 @@ namespace InputGradients.Runtime;
 public static class Kn2Row
 {
     /// <summary>Whether models use this kernel where it applies (see the class): off unless set. Process-wide.</summary>
-    public static bool? Enabled { get; set; }
+    public static bool Enabled { get; set; }
 
     /// <summary>Input channels below which one im2row GEMM replaces the per-tap GEMMs (see <c>Forward</c>).</summary>
     const long FewChannels = 32;
 
-    /// <summary>Whether a convolution would run here now.</summary>
-    public static bool Active => Enabled == true;
 
     /// <summary>
     /// <c>F.conv2d(F.pad(input, [left, right, top, bottom]), weight, bias)</c> with stride 1, dilation 1, one group:
-    /// here when <see cref="Active"/> and no weight or bias gradient is wanted, else by libtorch.
+    /// here when <see cref="Enabled"/> and no weight or bias gradient is wanted, else by libtorch.
     /// </summary>
     /// <param name="input">N×C×H×W.</param>
     /// <param name="weight">O×C×kh×kw.</param>
@@ -65,7 +63,7 @@ public static class Kn2Row
             throw new ArgumentOutOfRangeException(nameof(stride), $"Kn2Row.conv2d: stride must be at least 1, got {stride}.");
 
         bool parameterGradient = is_grad_enabled() && (weight.requires_grad || bias?.requires_grad == true);
-        if (!Active || parameterGradient || input.dtype != weight.dtype || input.device_type != DeviceType.CPU)
+        if (!Enabled || parameterGradient || input.dtype != weight.dtype || input.device_type != DeviceType.CPU)
         {
             using var padded = F.pad(input, [left, right, top, bottom]);
             return F.conv2d(padded, weight, bias, strides: [stride, stride]);

@@ -415,7 +415,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             // convolutions stay with libtorch.
             long bottom = (h - 1) * s[0] + k[0] - x.shape[2] - p[0], right = (w - 1) * s[1] + k[1] - x.shape[3] - p[1];
             bool shape = s[0] == s[1] && (s[0] == 1 || x.shape[1] * s[0] * s[1] <= 16) && bottom >= 0 && right >= 0;
-            if (shape && Runtime.Kn2Row.Active)
+            if (shape && Runtime.Kn2Row.Enabled)
                 return Runtime.Kn2Row.conv2d(x, weight, bias, (p[0], bottom, p[1], right), s[0]);
             if (_builtIn)
             {
