@@ -161,7 +161,10 @@ for (int round = 0; round < rounds; round++)
 // ---- the convolution route: the same TorchSharp workloads with oneDNN on and off, alternating, in this process ----
 // On a CPU where oneDNN miscomputes, "oneDNN on" is the fast path the runtime refused: its times show what the fix costs.
 var route = InputGradients.Runtime.ConvolutionRoute.Ensure();
-(List<double> A, List<double> B)[] routeTimes;   // A: oneDNN on, B: off
+(List<double> A, List<double> B)[] routeTimes;   // A: libtorch's oneDNN, B: libtorch's im2col
+(List<double> A, List<double> B)[]? systemTimes = null;   // A: the system's oneDNN 2.x, B: libtorch's im2col
+var systemProbe = InputGradients.Runtime.ConvolutionRoute.Use(false, "bench", systemOneDnn: true);
+bool systemUsable = systemProbe.SystemOneDnn;
 try
 {
     routeTimes = TimeBothWays(rounds, ShortRepeats, "oneDNN on", "off", on =>
@@ -169,8 +172,14 @@ try
         InputGradients.Runtime.ConvolutionRoute.Use(on, "bench");
         return null;
     });
+    if (systemUsable)
+        systemTimes = TimeBothWays(rounds, ShortRepeats, "system oneDNN", "im2col", system =>
+        {
+            InputGradients.Runtime.ConvolutionRoute.Use(false, "bench", systemOneDnn: system);
+            return null;
+        });
 }
-finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason); }
+finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason, route.SystemOneDnn); }
 
 // ---- arithmetic: convolution FLOPs of each workload, counted once with hooks (not timed) ----
 // Forward convolutions are counted by hooks on the backbone's convolution modules; the backward pass through a
@@ -240,12 +249,23 @@ for (int w = 0; w < workloads.Length; w++)
     report.AppendLine($"| {workloads[w].Name} | {sharp[w].Count} | {a:F2} | {b:F2} | **{a / b:F2}** | {Median(pairs.ToList()):F2} | {pairs.Min():F2}-{pairs.Max():F2} |");
 }
 report.AppendLine();
-report.AppendLine($"## The convolution route ({(route.OneDnn ? "oneDNN on" : "oneDNN off")} in the table above)");
+string chosen = route.OneDnn ? "libtorch's oneDNN" : route.SystemOneDnn ? InputGradients.Runtime.SystemOneDnn.Description : "libtorch's im2col + GEMM";
+report.AppendLine($"## The convolution route ({chosen} in the table above)");
 report.AppendLine();
-report.AppendLine("TorchSharp alone, the same workloads with oneDNN's convolutions on and off (libtorch's im2col + GEMM), alternating in one process. " +
-                  "Where the runtime chose \"off\", the \"on\" column is the fast path that computes wrong results on this CPU.");
+report.AppendLine("TorchSharp alone, the same workloads with libtorch's oneDNN convolutions on and off (libtorch's im2col + GEMM), alternating in one process. " +
+                  "Where the runtime turned libtorch's oneDNN off, the \"on\" column is the fast path that computes wrong results on this CPU.");
 report.AppendLine();
 TimesTable("oneDNN on", "oneDNN off", "off / on", routeTimes);
+report.AppendLine();
+if (systemTimes is not null)
+{
+    report.AppendLine($"The system's {InputGradients.Runtime.SystemOneDnn.Description} for the backbone's convolutions against libtorch's im2col + GEMM, alternating " +
+                      "(libtorch's oneDNN off in both). It passed the runtime's float64 self-check on this machine.");
+    report.AppendLine();
+    TimesTable("system oneDNN", "im2col", "im2col / system", systemTimes);
+}
+else
+    report.AppendLine($"The system's oneDNN was not timed: {systemProbe.SystemReason}.");
 report.AppendLine();
 report.AppendLine("## Fraction of the machine's float32 peak");
 report.AppendLine();

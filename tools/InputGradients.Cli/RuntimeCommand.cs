@@ -29,7 +29,7 @@ public static class RuntimeCommand
             ConvolutionRoute.Use(oneDnn: true, "self-check");
             results = ConvolutionRoute.Check(ConvolutionRoute.Probes);
         }
-        finally { ConvolutionRoute.Use(route.OneDnn, route.Reason); }
+        finally { ConvolutionRoute.Use(route.OneDnn, route.Reason, route.SystemOneDnn); }
         var table = new Table().AddColumns("shape (through oneDNN)", "output", "input grad", "weight grad", "");
         foreach (var r in results)
             table.AddRow(Markup.Escape(r.Probe.ToString()), E(r.Output), E(r.InputGradient), E(r.WeightGradient), r.Wrong ? "[red]wrong[/]" : "ok");

@@ -63,4 +63,47 @@ public sealed class BatchNormFoldingTests(BackboneFixture fx) : IClassFixture<Ba
         Assert.True(RelativeError(folded, before) > 0.01, "changing every batch norm did not change the output");
         Assert.True(RelativeError(folded, unfolded) < 1e-5, $"folded {RelativeError(folded, unfolded):E2} from unfolded after the change");
     }
+
+    /// <summary>
+    /// Frozen parameters (as every workload runs them) take the cached folding (Runtime/DerivedTensors): a change to any
+    /// one source (a convolution's weight, a batch norm's scale, shift, mean or variance), made in place after the
+    /// first call, must still be seen, as must a parameter replaced by a new tensor.
+    /// </summary>
+    [Theory]
+    [InlineData("conv weight")]
+    [InlineData("bn weight")]
+    [InlineData("bn bias")]
+    [InlineData("running mean")]
+    [InlineData("running var")]
+    [InlineData("replaced conv weight")]
+    public void With_frozen_parameters_a_change_to_any_one_source_is_seen(string source)
+    {
+        using var scope = NewDisposeScope();
+        using var model = ResNet18Backbone.Load();
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        var x = model.Preprocess(torch.rand(new long[] { 1, 3, 64, 64 }, generator: new torch.Generator(7)) * 255);
+        var (before, _) = Run(model, x, fold: true);
+        var (again, _) = Run(model, x, fold: true);
+        Assert.True(again.allclose(before, rtol: 0, atol: 0), "two calls on an unchanged model differ");
+
+        // The stem's convolution and batch norm: every later layer sees the change.
+        var stemConv = (TorchSharp.Modules.Conv2d)model.named_modules().First(m => m.module is TorchSharp.Modules.Conv2d).module;
+        var stemBn = (TorchSharp.Modules.BatchNorm2d)model.named_modules().First(m => m.module is TorchSharp.Modules.BatchNorm2d).module;
+        using (no_grad())
+            switch (source)
+            {
+                case "conv weight": stemConv.weight!.mul_(1.5); break;
+                case "bn weight": stemBn.weight!.mul_(1.5); break;
+                case "bn bias": stemBn.bias!.add_(0.5); break;
+                case "running mean": stemBn.running_mean!.add_(0.5); break;
+                case "running var": stemBn.running_var!.mul_(3); break;
+                case "replaced conv weight":
+                    stemConv.weight = new TorchSharp.Modules.Parameter(stemConv.weight!.detach() * 1.5, requires_grad: false);
+                    break;
+            }
+        var (folded, _) = Run(model, x, fold: true);
+        var (unfolded, _) = Run(model, x, fold: false);
+        Assert.True(RelativeError(folded, before) > 1e-3, $"changing the stem's {source} did not change the output");
+        Assert.True(RelativeError(folded, unfolded) < 1e-5, $"folded {RelativeError(folded, unfolded):E2} from unfolded after changing the stem's {source}");
+    }
 }

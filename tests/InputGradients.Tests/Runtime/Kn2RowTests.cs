@@ -32,7 +32,7 @@ public sealed class Kn2RowTests
     }
 
     /// <summary>y[n,o,i,j] = b[o] + Σ_c Σ_u Σ_v xpad[n,c,s·i+u,s·j+v] · w[o,c,u,v], with xpad zero outside the input.</summary>
-    static double[,,,] Definition(double[,,,] x, double[,,,] w, double[]? b, long top, long bottom, long left, long right, int stride)
+    internal static double[,,,] Definition(double[,,,] x, double[,,,] w, double[]? b, long top, long bottom, long left, long right, int stride)
     {
         int n = x.GetLength(0), c = x.GetLength(1), h = x.GetLength(2), wd = x.GetLength(3);
         int o = w.GetLength(0), kh = w.GetLength(2), kw = w.GetLength(3);
@@ -56,7 +56,7 @@ public sealed class Kn2RowTests
         return y;
     }
 
-    static double[,,,] ToArray4(Tensor t)
+    internal static double[,,,] ToArray4(Tensor t)
     {
         using var d = t.to(float64).contiguous();
         var flat = d.data<double>().ToArray();

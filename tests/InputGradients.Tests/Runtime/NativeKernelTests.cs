@@ -38,7 +38,7 @@ public class NativeKernelTests
             Assert.False(LibtorchContext.MkldnnEnabled);
             AssertAgree(Cases(seed: 2), "oneDNN forced off");
         }
-        finally { ConvolutionRoute.Use(before.OneDnn, before.Reason); }
+        finally { ConvolutionRoute.Use(before.OneDnn, before.Reason, before.SystemOneDnn); }
         Assert.Equal(before.OneDnn, LibtorchContext.MkldnnEnabled);
     }
 
@@ -64,7 +64,7 @@ public class NativeKernelTests
                     $"the self-check finds {wrong.Count} wrong shapes (first: {wrong[0].Probe}, error {wrong[0].Worst:g3}) but the runtime chose oneDNN: {before.Reason}");
             }
         }
-        finally { ConvolutionRoute.Use(before.OneDnn, before.Reason); }
+        finally { ConvolutionRoute.Use(before.OneDnn, before.Reason, before.SystemOneDnn); }
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public class NativeKernelTests
             // float32 against float64 on sums of at most a few thousand terms: far below the tolerance, and never exact.
             Assert.All(results, r => Assert.InRange(r.Worst, 1e-9, ConvolutionRoute.Tolerance / 10));
         }
-        finally { ConvolutionRoute.Use(before.OneDnn, before.Reason); }
+        finally { ConvolutionRoute.Use(before.OneDnn, before.Reason, before.SystemOneDnn); }
     }
 
     [Fact]

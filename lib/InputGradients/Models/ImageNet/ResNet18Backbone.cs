@@ -224,8 +224,10 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             throw new ArgumentException($"ResNet18Backbone expects a batch N x 3 x H x W (preprocessed BGR), got [{string.Join(", ", x.shape)}].", nameof(x));
         if (x.shape[2] < 32 || x.shape[3] < 32)
             throw new ArgumentException($"ResNet18Backbone needs images of at least 32 x 32 pixels (five halvings), got {x.shape[2]} x {x.shape[3]}.", nameof(x));
-        if (x.dtype != ScalarType.Float32)
-            throw new ArgumentException($"ResNet18Backbone expects float32 input, got {x.dtype}.", nameof(x));
+        // float32 as loaded; float64 after .to(float64), which tests use as the reference for float32 kernels.
+        var expected = parameters().First().dtype;
+        if (x.dtype != expected)
+            throw new ArgumentException($"ResNet18Backbone expects {expected} input (the type of its parameters), got {x.dtype}.", nameof(x));
     }
 
     /// <summary>
@@ -389,21 +391,44 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         /// <summary>
         /// This convolution followed by <paramref name="bn"/>. In eval mode (always, for these workloads) the batch
         /// norm is folded into the convolution: weight * gamma / sqrt(var + eps) and bias beta - mean * gamma /
-        /// sqrt(var + eps), recomputed from the current parameters on every call (a few million multiplications,
-        /// so a changed or randomised parameter is always seen), which saves the batch norm's pass over the
-        /// activations forward and backward. In training mode, or while a hook listens to either module, the two run
-        /// as written.
+        /// sqrt(var + eps), which saves the batch norm's pass over the activations forward and backward. With frozen
+        /// parameters (every workload here) the folded pair is computed once and kept while each source is unchanged
+        /// (Runtime/DerivedTensors: same storage, same version counter, so a changed or randomised parameter is always
+        /// seen); while a parameter wants a gradient it is recomputed on every call. In training mode, or while a hook
+        /// listens to either module, the two run as written.
         /// </summary>
         public Tensor with_batch_norm(Tensor x, BatchNorm2d bn)
         {
             // Unfolded where the two modules must run as written: training, or a hook listening to either.
             if (bn.training || !FoldBatchNorm || Core.ModuleHooks.HasAny(this) || Core.ModuleHooks.HasAny(conv) || Core.ModuleHooks.HasAny(bn))
                 return bn.call(call(x));
+            bool parameterGradient = torch.is_grad_enabled() && (conv.weight!.requires_grad || bn.weight!.requires_grad || bn.bias!.requires_grad);
+            if (!parameterGradient && Runtime.DerivedTensors.Available)
+            {
+                // Frozen (every workload here): fold once, again only when a parameter, a statistic or eps changed.
+                if (bn.eps != _foldedEps) { _folded?.Dispose(); _folded = null; _foldedEps = bn.eps; }
+                var v = Runtime.DerivedTensors.GetOrCompute(ref _folded, [conv.weight!, bn.weight!, bn.bias!, bn.running_mean!, bn.running_var!],
+                    () => { var (w, b) = Fold(bn); return [w, b]; });
+                return Convolve(x, v[0], v[1]);
+            }
             using var scope = torch.NewDisposeScope();
-            var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
-            var folded = conv.weight! * scale.view(-1, 1, 1, 1);
-            var bias = bn.bias! - bn.running_mean! * scale;
+            var (folded, bias) = Fold(bn);
             return Convolve(x, folded, bias).MoveToOuterDisposeScope();
+        }
+
+        Runtime.DerivedTensors? _folded;
+        double _foldedEps = double.NaN;
+
+        (Tensor Weight, Tensor Bias) Fold(BatchNorm2d bn)
+        {
+            var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+            return (conv.weight! * scale.view(-1, 1, 1, 1), bn.bias! - bn.running_mean! * scale);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) { _folded?.Dispose(); _folded = null; }
+            base.Dispose(disposing);
         }
 
         Tensor Convolve(Tensor x, Tensor weight, Tensor? bias)
@@ -411,10 +436,14 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             var (k, s, p) = (_spec.Kernel, _spec.Stride, _spec.Pads);
             long h = OutSize(x.shape[2], k[0], s[0], p[0], p[2], _matchCeil);
             long w = OutSize(x.shape[3], k[1], s[1], p[1], p[3], _matchCeil);
-            // Runtime/Kn2Row (opt-in) takes stride 1 and the stem (stride 2 over 3 channels); other strided
-            // convolutions stay with libtorch.
+            // Where libtorch's oneDNN is off, the system's oneDNN 2.x takes every convolution once the route checked
+            // it (Runtime/SystemOneDnn); Runtime/Kn2Row (opt-in) takes stride 1 and the stem (stride 2 over 3
+            // channels). Other strided convolutions stay with libtorch.
             long bottom = (h - 1) * s[0] + k[0] - x.shape[2] - p[0], right = (w - 1) * s[1] + k[1] - x.shape[3] - p[1];
-            bool shape = s[0] == s[1] && (s[0] == 1 || x.shape[1] * s[0] * s[1] <= 16) && bottom >= 0 && right >= 0;
+            bool square = s[0] == s[1] && bottom >= 0 && right >= 0;
+            if (square && Runtime.SystemOneDnn.Enabled)
+                return Runtime.SystemOneDnn.conv2d(x, weight, bias, (p[0], bottom, p[1], right), s[0]);
+            bool shape = square && (s[0] == 1 || x.shape[1] * s[0] * s[1] <= 16);
             if (shape && Runtime.Kn2Row.Enabled)
                 return Runtime.Kn2Row.conv2d(x, weight, bias, (p[0], bottom, p[1], right), s[0]);
             if (_builtIn)

@@ -1,0 +1,453 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace InputGradients.Runtime;
+
+/// <summary>
+/// <c>conv2d</c> and its input gradient through the system's oneDNN 2.x (<c>libdnnl.so.2</c>, Debian's <c>libdnnl2</c>,
+/// the library Debian's PyTorch 1.13 computes its convolutions with): the fast route on machines where libtorch's own
+/// oneDNN (3.7.1) computes wrong results (see <see cref="ConvolutionRoute"/>). There, Debian's oneDNN 2.6.3 is right
+/// (0 of 300 random shapes wrong in PyTorch 1.13) and fast: PyTorch 1.13 ran the ResNet-18 backbone's saliency at 89 %
+/// of the machine's float32 peak against 18 % on libtorch's im2col route (<c>bench/results</c>). It is used only after
+/// <see cref="ConvolutionRoute"/> checked it against float64 on this machine, never on trust.
+/// </summary>
+/// <remarks>
+/// Bound by hand through oneDNN's C API (<c>dnnl.h</c> of version 2.x: operation descriptors, primitive descriptors,
+/// primitives), loaded with <see cref="NativeLibrary"/> when present, so nothing is needed at build time and machines
+/// without it simply keep libtorch's route. As PyTorch's ideep does, each convolution lets oneDNN pick its preferred
+/// (blocked) layouts and reorders the NCHW tensors in and out. Primitives are kept per geometry. Weight and bias
+/// gradients are not computed here: when either is wanted, <see cref="conv2d"/> runs libtorch's convolution. oneDNN 2.x
+/// runs on the system's OpenMP (<c>libgomp.so.1</c>), a second runtime beside libtorch's; each call gives it
+/// <c>torch.get_num_threads()</c> threads, and it reads <c>OMP_WAIT_POLICY</c> from the environment
+/// <see cref="TorchRuntime"/> sets before anything loads.
+/// </remarks>
+public static unsafe class SystemOneDnn
+{
+    /// <summary>The library's file name (Linux soname of oneDNN 2.x).</summary>
+    public const string LibraryName = "libdnnl.so.2";
+
+    /// <summary>Whether models use this route where it applies. Set by <see cref="ConvolutionRoute"/> after its check; process-wide.</summary>
+    public static bool Enabled { get; set; }
+
+    /// <summary>Whether the library loaded and a CPU engine could be made.</summary>
+    public static bool Available { get { Bind(); return engine != IntPtr.Zero; } }
+
+    /// <summary>"oneDNN 2.6.3 (libdnnl.so.2)", or why it is not available.</summary>
+    public static string Description { get { Bind(); return description; } }
+
+    static readonly object Gate = new();
+    static bool bound;
+    static string description = "";
+    static IntPtr engine, stream;
+    static readonly ConcurrentDictionary<Geometry, Plan> Plans = new();
+
+    // --- oneDNN 2.x C API (values from dnnl_types.h of 2.x; fixed for the whole 2.x ABI) ---
+    const int Success = 0, CpuEngine = 1, StreamDefaultFlags = 1;
+    const int Float32 = 3, TagAny = 1, TagA = 2, TagAbcd = 5;      // dnnl_f32, dnnl_format_tag_any, dnnl_a (x), dnnl_abcd (nchw / oihw)
+    const int ForwardTraining = 64, ConvolutionDirect = 1;
+    const int ArgSrc = 1, ArgDst = 17, ArgWeights = 33, ArgBias = 41, ArgDiffSrc = 129, ArgDiffDst = 145, ArgFrom = 1, ArgTo = 17;
+    const int QuerySrc = 129, QueryDiffSrc = 130, QueryWeights = 131, QueryDst = 133, QueryDiffDst = 134, QueryImplInfo = 8;
+    // Opaque buffers for dnnl_memory_desc_t (696 bytes in 2.6) and dnnl_convolution_desc_t (5976 bytes): generous.
+    const int MemoryDescBytes = 2048, OpDescBytes = 16384;
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct ExecArg { public int Arg; public IntPtr Memory; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct Version { public int Major, Minor, Patch; public IntPtr Hash; public uint CpuRuntime, GpuRuntime; }
+
+    static delegate* unmanaged<IntPtr*, int, nuint, int> engineCreate;
+    static delegate* unmanaged<IntPtr*, IntPtr, uint, int> streamCreate;
+    static delegate* unmanaged<IntPtr, int> streamWait;
+    static delegate* unmanaged<byte*, int, long*, int, int, int> memoryDescInitByTag;
+    static delegate* unmanaged<byte*, int, int, byte*, byte*, byte*, byte*, long*, long*, long*, int> convolutionForwardDescInit;
+    static delegate* unmanaged<byte*, int, byte*, byte*, byte*, long*, long*, long*, int> convolutionBackwardDataDescInit;
+    static delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, IntPtr, int> primitiveDescCreate;
+    static delegate* unmanaged<IntPtr, int, int, byte*> primitiveDescQueryMd;
+    static delegate* unmanaged<IntPtr, int, int, void*, int> primitiveDescQuery;
+    static delegate* unmanaged<IntPtr*, IntPtr, int> primitiveCreate;
+    static delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, int> memoryCreate;
+    static delegate* unmanaged<IntPtr, int> memoryDestroy;
+    static delegate* unmanaged<IntPtr*, byte*, IntPtr, byte*, IntPtr, IntPtr, int> reorderPrimitiveDescCreate;
+    static delegate* unmanaged<IntPtr, IntPtr, int, ExecArg*, int> primitiveExecute;
+    static delegate* unmanaged<byte*, byte*, int> memoryDescEqual;
+    static delegate* unmanaged<byte*, nuint> memoryDescGetSize;
+    static delegate* unmanaged<int, void> ompSetNumThreads;
+    static delegate* unmanaged<IntPtr, IntPtr> tensorData;
+
+    static void Bind()
+    {
+        if (bound) return;
+        lock (Gate)
+        {
+            if (bound) return;
+            description = TryBind(out var reason) ? description : reason;
+            bound = true;
+        }
+    }
+
+    static bool TryBind(out string reason)
+    {
+        reason = "";
+        if (!OperatingSystem.IsLinux()) { reason = $"{LibraryName} is looked for on Linux only"; return false; }
+        TorchRuntime.EnsureLoaded();
+        if (!NativeLibrary.TryLoad(LibraryName, out var lib))
+        {
+            reason = $"{LibraryName} not found (Debian/Ubuntu: apt-get install libdnnl2)";
+            return false;
+        }
+        var missing = new List<string>();
+        IntPtr Get(IntPtr library, string name)
+        {
+            if (NativeLibrary.TryGetExport(library, name, out var f)) return f;
+            missing.Add(name);
+            return IntPtr.Zero;
+        }
+        var version = Get(lib, "dnnl_version");
+        engineCreate = (delegate* unmanaged<IntPtr*, int, nuint, int>)Get(lib, "dnnl_engine_create");
+        streamCreate = (delegate* unmanaged<IntPtr*, IntPtr, uint, int>)Get(lib, "dnnl_stream_create");
+        streamWait = (delegate* unmanaged<IntPtr, int>)Get(lib, "dnnl_stream_wait");
+        memoryDescInitByTag = (delegate* unmanaged<byte*, int, long*, int, int, int>)Get(lib, "dnnl_memory_desc_init_by_tag");
+        convolutionForwardDescInit = (delegate* unmanaged<byte*, int, int, byte*, byte*, byte*, byte*, long*, long*, long*, int>)Get(lib, "dnnl_convolution_forward_desc_init");
+        convolutionBackwardDataDescInit = (delegate* unmanaged<byte*, int, byte*, byte*, byte*, long*, long*, long*, int>)Get(lib, "dnnl_convolution_backward_data_desc_init");
+        primitiveDescCreate = (delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, IntPtr, int>)Get(lib, "dnnl_primitive_desc_create");
+        primitiveDescQueryMd = (delegate* unmanaged<IntPtr, int, int, byte*>)Get(lib, "dnnl_primitive_desc_query_md");
+        primitiveDescQuery = (delegate* unmanaged<IntPtr, int, int, void*, int>)Get(lib, "dnnl_primitive_desc_query");
+        primitiveCreate = (delegate* unmanaged<IntPtr*, IntPtr, int>)Get(lib, "dnnl_primitive_create");
+        memoryCreate = (delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, int>)Get(lib, "dnnl_memory_create");
+        memoryDestroy = (delegate* unmanaged<IntPtr, int>)Get(lib, "dnnl_memory_destroy");
+        reorderPrimitiveDescCreate = (delegate* unmanaged<IntPtr*, byte*, IntPtr, byte*, IntPtr, IntPtr, int>)Get(lib, "dnnl_reorder_primitive_desc_create");
+        primitiveExecute = (delegate* unmanaged<IntPtr, IntPtr, int, ExecArg*, int>)Get(lib, "dnnl_primitive_execute");
+        memoryDescEqual = (delegate* unmanaged<byte*, byte*, int>)Get(lib, "dnnl_memory_desc_equal");
+        memoryDescGetSize = (delegate* unmanaged<byte*, nuint>)Get(lib, "dnnl_memory_desc_get_size");
+        // The OpenMP runtime oneDNN 2.x links (already loaded with it), and TorchSharp's pointer to a tensor's first element.
+        if (NativeLibrary.TryLoad("libgomp.so.1", out var gomp))
+            ompSetNumThreads = (delegate* unmanaged<int, void>)Get(gomp, "omp_set_num_threads");
+        if (NativeLibrary.TryLoad("LibTorchSharp", typeof(torch).Assembly, null, out var torchSharp))
+            tensorData = (delegate* unmanaged<IntPtr, IntPtr>)Get(torchSharp, "THSTensor_data");
+        else missing.Add("LibTorchSharp");
+        if (missing.Count > 0) { reason = $"{LibraryName} lacks {string.Join(", ", missing)}"; return false; }
+
+        var v = *((delegate* unmanaged<Version*>)version)();
+        if (v.Major != 2) { reason = $"{LibraryName} is oneDNN {v.Major}.{v.Minor}.{v.Patch}; this binding is for the 2.x API"; return false; }
+        IntPtr e, s;
+        if (engineCreate(&e, CpuEngine, 0) != Success) { reason = $"{LibraryName}: no CPU engine"; return false; }
+        if (streamCreate(&s, e, StreamDefaultFlags) != Success) { reason = $"{LibraryName}: no CPU stream"; return false; }
+        (engine, stream) = (e, s);
+        description = string.Create(CultureInfo.InvariantCulture, $"oneDNN {v.Major}.{v.Minor}.{v.Patch} ({LibraryName})");
+        return true;
+    }
+
+    /// <summary>
+    /// <c>F.conv2d(F.pad(input, [left, right, top, bottom]), weight, bias, stride)</c>, dilation 1, one group, float32 on
+    /// the CPU: here when <see cref="Enabled"/> and <see cref="Available"/> and no weight or bias gradient is wanted,
+    /// else by libtorch. Output (and input gradient) contiguous NCHW.
+    /// </summary>
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, (long top, long bottom, long left, long right) padding, long stride = 1)
+    {
+        var (top, bottom, left, right) = padding;
+        if (input.dim() != 4 || weight.dim() != 4 || input.shape[1] != weight.shape[1])
+            throw new ArgumentException($"SystemOneDnn.conv2d: input [{string.Join(",", input.shape)}] and weight [{string.Join(",", weight.shape)}] do not make an N×C×H×W by O×C×kh×kw convolution.");
+        if (top < 0 || bottom < 0 || left < 0 || right < 0)
+            throw new ArgumentOutOfRangeException(nameof(padding), $"SystemOneDnn.conv2d: padding must be non-negative, got ({top}, {bottom}, {left}, {right}).");
+        if (stride < 1)
+            throw new ArgumentOutOfRangeException(nameof(stride), $"SystemOneDnn.conv2d: stride must be at least 1, got {stride}.");
+        if (input.shape[2] + top + bottom < weight.shape[2] || input.shape[3] + left + right < weight.shape[3])
+            throw new ArgumentException($"SystemOneDnn.conv2d: a {weight.shape[2]}x{weight.shape[3]} kernel does not fit the padded {input.shape[2] + top + bottom}x{input.shape[3] + left + right} input.");
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
+            throw new ArgumentException($"SystemOneDnn.conv2d: bias [{string.Join(",", bias.shape)}] does not match {weight.shape[0]} output channels.");
+
+        bool parameterGradient = is_grad_enabled() && (weight.requires_grad || bias?.requires_grad == true);
+        bool float32Cpu = input.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32 && (bias is null || bias.dtype == ScalarType.Float32)
+            && input.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU;
+        if (!Enabled || parameterGradient || !float32Cpu || !Available)
+        {
+            using var padded = F.pad(input, [left, right, top, bottom]);
+            return F.conv2d(padded, weight, bias, strides: [stride, stride]);
+        }
+        var geometry = new Geometry(input.shape[0], input.shape[1], input.shape[2], input.shape[3], weight.shape[0],
+            weight.shape[2], weight.shape[3], stride, top, bottom, left, right, bias is not null);
+        if (is_grad_enabled() && input.requires_grad)
+            return Function.apply(input, weight, bias!, geometry);
+        return Forward(geometry, input, weight, bias);
+    }
+
+    /// <summary>The name oneDNN gives the kernel it chose for a geometry's forward pass (e.g. "jit:avx512_core"), for reports.</summary>
+    public static string ImplementationOf(long[] inputShape, long[] weightShape, long stride, long padding)
+    {
+        if (!Available) return "";
+        var g = new Geometry(inputShape[0], inputShape[1], inputShape[2], inputShape[3], weightShape[0], weightShape[2], weightShape[3],
+            stride, padding, padding, padding, padding, false);
+        var plan = PlanFor(g);
+        byte* name = null;
+        lock (Gate) primitiveDescQuery(plan.ForwardDesc, QueryImplInfo, 0, &name);
+        return name is null ? "" : Marshal.PtrToStringUTF8((IntPtr)name) ?? "";
+    }
+
+    /// <summary>One convolution's sizes: input N×C×H×W, O output channels, kh×kw kernel, stride, zero padding, bias or not.</summary>
+    readonly record struct Geometry(long N, long C, long H, long W, long O, long KH, long KW, long Stride, long Top, long Bottom, long Left, long Right, bool Bias)
+    {
+        /// <summary>Threads the primitives are made for: oneDNN splits the work (and sizes scratch memory) when it makes a primitive.</summary>
+        public int Threads { get; init; } = get_num_threads();
+
+        public long OH => (H + Top + Bottom - KH) / Stride + 1;
+        public long OW => (W + Left + Right - KW) / Stride + 1;
+    }
+
+    /// <summary>A geometry's primitives: forward, backward to the input (made on first use), and reorders from and to NCHW.</summary>
+    sealed class Plan
+    {
+        public IntPtr ForwardDesc, Forward;
+        public IntPtr BackwardDesc, Backward;
+        public byte* UserSrc, UserWeights, UserBias, UserDst;   // plain layouts (abcd / a), owned here
+        public byte* Src, Weights, Dst;                          // the forward's chosen layouts (inside ForwardDesc)
+        public byte* DiffSrc, BackWeights, DiffDst;              // the backward's (inside BackwardDesc)
+        public readonly Dictionary<(IntPtr, IntPtr), IntPtr> Reorders = new();
+        // Weights already reordered into ForwardDesc's and BackwardDesc's layouts, newest first (see CachedWeights).
+        public readonly List<DerivedTensors> ForwardWeights = [], BackwardWeights = [];
+    }
+
+    /// <summary>Reordered weights kept per plan and direction: one geometry can serve several layers (ResNet-18's layer1 has four).</summary>
+    const int WeightsKept = 8;
+
+    static Plan PlanFor(Geometry g) => Plans.GetOrAdd(g, Build);
+
+    static void Check(int status, string what)
+    {
+        if (status != Success)
+            throw new InvalidOperationException($"SystemOneDnn: {what} failed with oneDNN status {status}.");
+    }
+
+    static byte* Md(long[] dims, int tag)
+    {
+        var md = (byte*)NativeMemory.AllocZeroed(MemoryDescBytes);
+        fixed (long* d = dims) Check(memoryDescInitByTag(md, dims.Length, d, Float32, tag), "memory descriptor");
+        return md;
+    }
+
+    static Plan Build(Geometry g)
+    {
+        lock (Gate)
+        {
+            if (ompSetNumThreads != null) ompSetNumThreads(g.Threads);
+            var plan = new Plan
+            {
+                UserSrc = Md([g.N, g.C, g.H, g.W], TagAbcd),
+                UserWeights = Md([g.O, g.C, g.KH, g.KW], TagAbcd),
+                UserBias = g.Bias ? Md([g.O], TagA) : null,
+                UserDst = Md([g.N, g.O, g.OH, g.OW], TagAbcd),
+            };
+            byte* anySrc = Md([g.N, g.C, g.H, g.W], TagAny), anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny), anyDst = Md([g.N, g.O, g.OH, g.OW], TagAny);
+            var op = (byte*)NativeMemory.AllocZeroed(OpDescBytes);
+            try
+            {
+                long* strides = stackalloc long[] { g.Stride, g.Stride };
+                long* padL = stackalloc long[] { g.Top, g.Left };
+                long* padR = stackalloc long[] { g.Bottom, g.Right };
+                Check(convolutionForwardDescInit(op, ForwardTraining, ConvolutionDirect, anySrc, anyWeights, plan.UserBias, anyDst, strides, padL, padR), "convolution descriptor");
+                IntPtr pd, prim;
+                Check(primitiveDescCreate(&pd, op, IntPtr.Zero, engine, IntPtr.Zero), "convolution primitive descriptor");
+                Check(primitiveCreate(&prim, pd), "convolution primitive");
+                (plan.ForwardDesc, plan.Forward) = (pd, prim);
+                plan.Src = primitiveDescQueryMd(pd, QuerySrc, 0);
+                plan.Weights = primitiveDescQueryMd(pd, QueryWeights, 0);
+                plan.Dst = primitiveDescQueryMd(pd, QueryDst, 0);
+            }
+            finally
+            {
+                NativeMemory.Free(op); NativeMemory.Free(anySrc); NativeMemory.Free(anyWeights); NativeMemory.Free(anyDst);
+            }
+            return plan;
+        }
+    }
+
+    static void BuildBackward(Geometry g, Plan plan)
+    {
+        byte* anySrc = Md([g.N, g.C, g.H, g.W], TagAny), anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny), anyDst = Md([g.N, g.O, g.OH, g.OW], TagAny);
+        var op = (byte*)NativeMemory.AllocZeroed(OpDescBytes);
+        try
+        {
+            long* strides = stackalloc long[] { g.Stride, g.Stride };
+            long* padL = stackalloc long[] { g.Top, g.Left };
+            long* padR = stackalloc long[] { g.Bottom, g.Right };
+            Check(convolutionBackwardDataDescInit(op, ConvolutionDirect, anySrc, anyWeights, anyDst, strides, padL, padR), "backward-data descriptor");
+            IntPtr pd, prim;
+            Check(primitiveDescCreate(&pd, op, IntPtr.Zero, engine, plan.ForwardDesc), "backward-data primitive descriptor");
+            Check(primitiveCreate(&prim, pd), "backward-data primitive");
+            plan.DiffSrc = primitiveDescQueryMd(pd, QueryDiffSrc, 0);
+            plan.BackWeights = primitiveDescQueryMd(pd, QueryWeights, 0);
+            plan.DiffDst = primitiveDescQueryMd(pd, QueryDiffDst, 0);
+            (plan.BackwardDesc, plan.Backward) = (pd, prim);
+        }
+        finally
+        {
+            NativeMemory.Free(op); NativeMemory.Free(anySrc); NativeMemory.Free(anyWeights); NativeMemory.Free(anyDst);
+        }
+    }
+
+    /// <summary>The reorder from one layout to another (made once per pair of descriptors, which live as long as their plan).</summary>
+    static IntPtr Reorder(Plan plan, byte* from, byte* to)
+    {
+        if (plan.Reorders.TryGetValue(((IntPtr)from, (IntPtr)to), out var r)) return r;
+        IntPtr pd, prim;
+        Check(reorderPrimitiveDescCreate(&pd, from, engine, to, engine, IntPtr.Zero), "reorder descriptor");
+        Check(primitiveCreate(&prim, pd), "reorder primitive");
+        return plan.Reorders[((IntPtr)from, (IntPtr)to)] = prim;
+    }
+
+    static IntPtr DataOf(Tensor t) => tensorData(t.Handle);
+
+    /// <summary>
+    /// Memory for <paramref name="md"/>: the tensor's own storage when <paramref name="plain"/> is the same layout,
+    /// else a scratch tensor (kept alive by <paramref name="keep"/>) that <paramref name="user"/> is reordered into
+    /// when <paramref name="copyIn"/>.
+    /// </summary>
+    static IntPtr Bound(Plan plan, byte* md, byte* plain, Tensor user, bool copyIn, List<IntPtr> memories, List<Tensor> keep, out IntPtr userMemory)
+    {
+        IntPtr u;
+        Check(memoryCreate(&u, plain, engine, DataOf(user)), "memory");
+        memories.Add(u);
+        userMemory = u;
+        if (memoryDescEqual(md, plain) != 0) return u;
+        var scratch = empty([(long)memoryDescGetSize(md)], ScalarType.Int8);
+        keep.Add(scratch);
+        IntPtr m;
+        Check(memoryCreate(&m, md, engine, DataOf(scratch)), "memory");
+        memories.Add(m);
+        if (copyIn) Execute(Reorder(plan, plain, md), [new() { Arg = ArgFrom, Memory = u }, new() { Arg = ArgTo, Memory = m }]);
+        return m;
+    }
+
+    /// <summary>
+    /// Memory holding <paramref name="w"/> in the layout <paramref name="md"/>: a frozen model's weights are reordered
+    /// once and reused while they are unchanged (<see cref="DerivedTensors"/>: same storage, same version counter),
+    /// instead of on every call as ideep does.
+    /// </summary>
+    static IntPtr CachedWeights(Plan plan, byte* md, Tensor w, List<DerivedTensors> cache, List<IntPtr> memories, List<Tensor> keep)
+    {
+        if (memoryDescEqual(md, plan.UserWeights) != 0 || !DerivedTensors.Available)
+            return Bound(plan, md, plan.UserWeights, w, true, memories, keep, out _);
+        Tensor[] source = [w];
+        int hit = cache.FindIndex(e => e.Matches(source));
+        DerivedTensors? entry = hit >= 0 ? cache[hit] : null;
+        if (hit >= 0) cache.RemoveAt(hit);
+        else
+        {
+            DerivedTensors.GetOrCompute(ref entry, source, () =>
+            {
+                var blocked = empty([(long)memoryDescGetSize(md)], ScalarType.Int8);
+                IntPtr from, to;
+                Check(memoryCreate(&from, plan.UserWeights, engine, DataOf(w)), "memory");
+                Check(memoryCreate(&to, md, engine, DataOf(blocked)), "memory");
+                try { Execute(Reorder(plan, plan.UserWeights, md), [new() { Arg = ArgFrom, Memory = from }, new() { Arg = ArgTo, Memory = to }]); }
+                finally { memoryDestroy(from); memoryDestroy(to); }
+                return [blocked];
+            });
+            if (cache.Count >= WeightsKept) { cache[^1].Dispose(); cache.RemoveAt(cache.Count - 1); }
+        }
+        cache.Insert(0, entry!);
+        IntPtr m;
+        Check(memoryCreate(&m, md, engine, DataOf(entry!.Values[0])), "memory");
+        memories.Add(m);
+        return m;
+    }
+
+    static void Execute(IntPtr primitive, ExecArg[] args)
+    {
+        fixed (ExecArg* a = args) Check(primitiveExecute(primitive, stream, args.Length, a), "execute");
+        Check(streamWait(stream), "stream wait");
+    }
+
+    static Tensor Forward(Geometry g, Tensor input, Tensor weight, Tensor? bias)
+    {
+        var plan = PlanFor(g);
+        using var x = input.contiguous();
+        using var w = weight.contiguous();
+        using var b = bias?.contiguous();
+        var y = empty([g.N, g.O, g.OH, g.OW], ScalarType.Float32);
+        var memories = new List<IntPtr>();
+        var keep = new List<Tensor>();
+        lock (Gate)
+        {
+            try
+            {
+                if (ompSetNumThreads != null) ompSetNumThreads(g.Threads);
+                var src = Bound(plan, plan.Src, plan.UserSrc, x, true, memories, keep, out _);
+                var wts = CachedWeights(plan, plan.Weights, w, plan.ForwardWeights, memories, keep);
+                var dst = Bound(plan, plan.Dst, plan.UserDst, y, false, memories, keep, out var userDst);
+                var args = new List<ExecArg> { new() { Arg = ArgSrc, Memory = src }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDst, Memory = dst } };
+                if (b is not null)
+                {
+                    IntPtr bm;
+                    Check(memoryCreate(&bm, plan.UserBias, engine, DataOf(b)), "memory");
+                    memories.Add(bm);
+                    args.Add(new() { Arg = ArgBias, Memory = bm });
+                }
+                Execute(plan.Forward, args.ToArray());
+                if (dst != userDst) Execute(Reorder(plan, plan.Dst, plan.UserDst), [new() { Arg = ArgFrom, Memory = dst }, new() { Arg = ArgTo, Memory = userDst }]);
+            }
+            catch { y.Dispose(); throw; }
+            finally
+            {
+                foreach (var m in memories) memoryDestroy(m);
+                foreach (var t in keep) t.Dispose();
+            }
+        }
+        return y;
+    }
+
+    static Tensor BackwardData(Geometry g, Tensor gradOutput, Tensor weight)
+    {
+        var plan = PlanFor(g);
+        using var dy = gradOutput.contiguous();
+        using var w = weight.contiguous();
+        var dx = empty([g.N, g.C, g.H, g.W], ScalarType.Float32);
+        var memories = new List<IntPtr>();
+        var keep = new List<Tensor>();
+        lock (Gate)
+        {
+            try
+            {
+                if (ompSetNumThreads != null) ompSetNumThreads(g.Threads);
+                if (plan.Backward == IntPtr.Zero) BuildBackward(g, plan);
+                var diffDst = Bound(plan, plan.DiffDst, plan.UserDst, dy, true, memories, keep, out _);
+                var wts = CachedWeights(plan, plan.BackWeights, w, plan.BackwardWeights, memories, keep);
+                var diffSrc = Bound(plan, plan.DiffSrc, plan.UserSrc, dx, false, memories, keep, out var userDiffSrc);
+                Execute(plan.Backward, [new() { Arg = ArgDiffDst, Memory = diffDst }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDiffSrc, Memory = diffSrc }]);
+                if (diffSrc != userDiffSrc) Execute(Reorder(plan, plan.DiffSrc, plan.UserSrc), [new() { Arg = ArgFrom, Memory = diffSrc }, new() { Arg = ArgTo, Memory = userDiffSrc }]);
+            }
+            catch { dx.Dispose(); throw; }
+            finally
+            {
+                foreach (var m in memories) memoryDestroy(m);
+                foreach (var t in keep) t.Dispose();
+            }
+        }
+        return dx;
+    }
+
+    sealed class Function : autograd.SingleTensorFunction<Function>
+    {
+        public override string Name => "SystemOneDnnConv2d";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var (input, weight, bias, geometry) = ((Tensor)vars[0], (Tensor)vars[1], vars[2] as Tensor, (Geometry)vars[3]);
+            ctx.save_for_backward([weight]);
+            ctx.save_data("geometry", geometry);
+            return Forward(geometry, input, weight, bias);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+        {
+            var weight = ctx.get_saved_variables()[0];
+            var geometry = (Geometry)ctx.get_data("geometry");
+            // One entry per argument of apply: only the input gets a gradient (see conv2d).
+            return [BackwardData(geometry, grad_output, weight), null!, null!, null!];
+        }
+    }
+}
