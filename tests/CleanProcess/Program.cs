@@ -46,10 +46,11 @@ using (torch.no_grad())
         torch.nn.functional.conv2d(torch.randn(batch, 3, 32, 32), torch.randn(8, 3, 3, 3), padding: [1, 1]).sum().item<float>();
     Console.WriteLine("convolutions=ran");
 }
+Console.WriteLine($"system-onednn={ConvolutionRoute.Current?.SystemOneDnn}");
 
 // Which libtorch is mapped into this process (a system libtorch hijacking the load would show up here).
 foreach (var line in File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-             .Where(p => p.Length >= 6 && p[5].Contains("libtorch")).Select(p => p[5]).Distinct())
+             .Where(p => p.Length >= 6 && (p[5].Contains("libtorch") || p[5].Contains("libdnnl") || p[5].Contains("libgomp"))).Select(p => p[5]).Distinct())
     Console.WriteLine($"mapped={line}");
 
 if (args.Length > 0)

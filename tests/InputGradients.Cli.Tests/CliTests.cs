@@ -28,7 +28,7 @@ public sealed class CliTests : IDisposable
             Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(text),
         });
-        console.Profile.Width = 400;   // one message a line
+        console.Profile.Width = 4000;   // one message a line
         int exit = Cli.Run(args, console, interactive: false);
         return (exit, text.ToString());
     }

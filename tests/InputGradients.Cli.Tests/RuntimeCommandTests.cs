@@ -32,5 +32,13 @@ public sealed class RuntimeCommandTests
         Assert.Matches(@"(\d+) of 10 wrong\.", output);
         Assert.Equal(before.OneDnn, LibtorchContext.MkldnnEnabled);
         Assert.Equal(before.OneDnn, ConvolutionRoute.Current!.OneDnn);
+        Assert.Equal(before.SystemOneDnn, SystemOneDnn.Enabled);
+        if (SystemOneDnn.Available)
+        {
+            Assert.Contains($"through {SystemOneDnn.Description}", output);
+            // Where the route chose the system's oneDNN, its check passed here and must pass again.
+            Assert.Matches(before.SystemOneDnn ? @"system oneDNN: 0 of 6 wrong\." : @"system oneDNN: \d+ of 6 wrong\.", output);
+        }
+        else Assert.Contains($"system oneDNN: {SystemOneDnn.Description}", output);
     }
 }

@@ -6,7 +6,8 @@ namespace InputGradients.Cli;
 
 /// <summary>
 /// <c>inputgrad runtime [--recheck]</c>: what this machine computes with (versions, threads, the convolution route and
-/// why, NNPACK), and with <c>--recheck</c> the convolution self-check run now, shape by shape, through oneDNN.
+/// why, NNPACK), and with <c>--recheck</c> the convolution self-check run now, shape by shape, through libtorch's oneDNN
+/// and through the system's oneDNN 2.x where it is installed.
 /// </summary>
 public static class RuntimeCommand
 {
@@ -35,6 +36,18 @@ public static class RuntimeCommand
             table.AddRow(Markup.Escape(r.Probe.ToString()), E(r.Output), E(r.InputGradient), E(r.WeightGradient), r.Wrong ? "[red]wrong[/]" : "ok");
         console.Write(table);
         console.WriteLine($"relative error against float64; wrong above {ConvolutionRoute.Tolerance:0e0}. {results.Count(r => r.Wrong)} of {results.Count} wrong.");
+        if (!SystemOneDnn.Available)
+        {
+            console.WriteLine($"system oneDNN: {SystemOneDnn.Description}");
+            return 0;
+        }
+        // The same plain-convolution shapes through the system's oneDNN (the route used where libtorch's is wrong).
+        var system = ConvolutionRoute.CheckSystem(ConvolutionRoute.Probes.Where(p => !p.Transposed));
+        var systemTable = new Table().AddColumns($"shape (through {Markup.Escape(SystemOneDnn.Description)})", "output", "input grad", "");
+        foreach (var r in system)
+            systemTable.AddRow(Markup.Escape(r.Probe.ToString()), E(r.Output), E(r.InputGradient), r.Wrong ? "[red]wrong[/]" : "ok");
+        console.Write(systemTable);
+        console.WriteLine($"system oneDNN: {system.Count(r => r.Wrong)} of {system.Count} wrong.");
         return 0;
     }
 

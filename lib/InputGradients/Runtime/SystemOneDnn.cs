@@ -50,7 +50,7 @@ public static unsafe class SystemOneDnn
     const int Float32 = 3, TagAny = 1, TagA = 2, TagAbcd = 5;      // dnnl_f32, dnnl_format_tag_any, dnnl_a (x), dnnl_abcd (nchw / oihw)
     const int ForwardTraining = 64, ConvolutionDirect = 1;
     const int ArgSrc = 1, ArgDst = 17, ArgWeights = 33, ArgBias = 41, ArgDiffSrc = 129, ArgDiffDst = 145, ArgFrom = 1, ArgTo = 17;
-    const int QuerySrc = 129, QueryDiffSrc = 130, QueryWeights = 131, QueryDst = 133, QueryDiffDst = 134, QueryImplInfo = 8;
+    const int QuerySrc = 129, QueryDiffSrc = 130, QueryWeights = 131, QueryDst = 133, QueryDiffDst = 134;
     // Opaque buffers for dnnl_memory_desc_t (696 bytes in 2.6) and dnnl_convolution_desc_t (5976 bytes): generous.
     const int MemoryDescBytes = 2048, OpDescBytes = 16384;
 
@@ -68,7 +68,6 @@ public static unsafe class SystemOneDnn
     static delegate* unmanaged<byte*, int, byte*, byte*, byte*, long*, long*, long*, int> convolutionBackwardDataDescInit;
     static delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, IntPtr, int> primitiveDescCreate;
     static delegate* unmanaged<IntPtr, int, int, byte*> primitiveDescQueryMd;
-    static delegate* unmanaged<IntPtr, int, int, void*, int> primitiveDescQuery;
     static delegate* unmanaged<IntPtr*, IntPtr, int> primitiveCreate;
     static delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, int> memoryCreate;
     static delegate* unmanaged<IntPtr, int> memoryDestroy;
@@ -116,7 +115,6 @@ public static unsafe class SystemOneDnn
         convolutionBackwardDataDescInit = (delegate* unmanaged<byte*, int, byte*, byte*, byte*, long*, long*, long*, int>)Get(lib, "dnnl_convolution_backward_data_desc_init");
         primitiveDescCreate = (delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, IntPtr, int>)Get(lib, "dnnl_primitive_desc_create");
         primitiveDescQueryMd = (delegate* unmanaged<IntPtr, int, int, byte*>)Get(lib, "dnnl_primitive_desc_query_md");
-        primitiveDescQuery = (delegate* unmanaged<IntPtr, int, int, void*, int>)Get(lib, "dnnl_primitive_desc_query");
         primitiveCreate = (delegate* unmanaged<IntPtr*, IntPtr, int>)Get(lib, "dnnl_primitive_create");
         memoryCreate = (delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, int>)Get(lib, "dnnl_memory_create");
         memoryDestroy = (delegate* unmanaged<IntPtr, int>)Get(lib, "dnnl_memory_destroy");
@@ -176,18 +174,6 @@ public static unsafe class SystemOneDnn
         return Forward(geometry, input, weight, bias);
     }
 
-    /// <summary>The name oneDNN gives the kernel it chose for a geometry's forward pass (e.g. "jit:avx512_core"), for reports.</summary>
-    public static string ImplementationOf(long[] inputShape, long[] weightShape, long stride, long padding)
-    {
-        if (!Available) return "";
-        var g = new Geometry(inputShape[0], inputShape[1], inputShape[2], inputShape[3], weightShape[0], weightShape[2], weightShape[3],
-            stride, padding, padding, padding, padding, false);
-        var plan = PlanFor(g);
-        byte* name = null;
-        lock (Gate) primitiveDescQuery(plan.ForwardDesc, QueryImplInfo, 0, &name);
-        return name is null ? "" : Marshal.PtrToStringUTF8((IntPtr)name) ?? "";
-    }
-
     /// <summary>One convolution's sizes: input N×C×H×W, O output channels, kh×kw kernel, stride, zero padding, bias or not.</summary>
     readonly record struct Geometry(long N, long C, long H, long W, long O, long KH, long KW, long Stride, long Top, long Bottom, long Left, long Right, bool Bias)
     {
@@ -211,8 +197,8 @@ public static unsafe class SystemOneDnn
         public readonly List<DerivedTensors> ForwardWeights = [], BackwardWeights = [];
     }
 
-    /// <summary>Reordered weights kept per plan and direction: one geometry can serve several layers (ResNet-18's layer1 has four).</summary>
-    const int WeightsKept = 8;
+    /// <summary>Reordered weights kept per plan and direction: one geometry can serve several layers (ResNet-18's layer1 has four of one shape). Bounds the memory held when weights keep changing (randomisation tests) to four times the weights.</summary>
+    const int WeightsKept = 4;
 
     static Plan PlanFor(Geometry g) => Plans.GetOrAdd(g, Build);
 

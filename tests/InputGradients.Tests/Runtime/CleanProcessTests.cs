@@ -34,6 +34,12 @@ public class CleanProcessTests
         Assert.Matches(@"runtime=TorchSharp \S+, libtorch \S+, OMP_WAIT_POLICY=PASSIVE \(the library's default\), \d+ threads; convolutions: ", Line(output, "runtime="));
         Assert.Equal("omp-wait-policy=PASSIVE", Line(output, "omp-wait-policy=")); // what libgomp reads, set before it loaded
         Assert.DoesNotContain(output.Split('\n'), l => !l.StartsWith("runtime=") && l.Contains("NNPACK"));
+        // A fresh cache: the child checked the routes itself. Where libtorch's oneDNN is wrong and the system's oneDNN
+        // is present, the child must have chosen it (this process's verdict is the same machine's), and mapped it.
+        var route = ConvolutionRoute.Ensure();
+        bool system = !route.OneDnn && SystemOneDnn.Available;
+        Assert.Equal($"system-onednn={system}", Line(output, "system-onednn="));
+        if (system) Assert.Contains(output.Split('\n'), l => l.StartsWith("mapped=") && l.Contains("/libdnnl.so.2"));
         Assert.Equal($"patched={!SystemLibStdCxxHasGlibcxx3432()}", Line(output, "patched="));
         var used = Line(output, "libtorchsharp=")["libtorchsharp=".Length..];
         if (!SystemLibStdCxxHasGlibcxx3432()) // the patched copy lives in the child's own fresh cache dir
@@ -41,6 +47,29 @@ public class CleanProcessTests
         var text = File.ReadAllText(html);
         Assert.Contains("clean-process-line", text);
         Assert.Contains("Plotly.newPlot", text);
+    }
+
+    /// <summary>
+    /// Every OpenMP runtime in the process must read the library's wait policy: a spinning one makes a busy machine
+    /// crawl. Where the system's oneDNN computes the convolutions, its <c>libdnnl.so.2</c> needs <c>libgomp.so.1</c>,
+    /// which is the soname of libtorch's bundled copy too, so the loader hands it libtorch's runtime: one runtime, one
+    /// thread pool. <c>OMP_DISPLAY_ENV=true</c> makes each runtime print the settings it read when it started.
+    /// </summary>
+    [Fact]
+    public void Every_OpenMP_runtime_in_the_process_sleeps_when_idle()
+    {
+        using var tmp = new TempDir();
+        var env = CleanEnvironment(tmp.Path);
+        env["OMP_DISPLAY_ENV"] = "true";
+        var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"exit code {code}\n{output}");
+        var policies = System.Text.RegularExpressions.Regex.Matches(output, @"OMP_WAIT_POLICY = '(\w+)'").Select(m => m.Groups[1].Value).ToList();
+        var runtimes = output.Split('\n').Where(l => l.StartsWith("mapped=") && l.Contains("libgomp")).Distinct().ToList();
+        Assert.True(runtimes.Count >= 1, $"no OpenMP runtime mapped\n{output}");
+        Assert.True(policies.Count == runtimes.Count, $"{policies.Count} OpenMP runtime(s) reported their settings, {runtimes.Count} mapped\n{output}");
+        Assert.All(policies, p => Assert.Equal("PASSIVE", p));
+        if (!ConvolutionRoute.Ensure().OneDnn && SystemOneDnn.Available)
+            Assert.Contains(output.Split('\n'), l => l.StartsWith("mapped=") && l.Contains("/libdnnl.so.2"));
     }
 
     [Fact]
@@ -56,7 +85,8 @@ public class CleanProcessTests
         var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
         Assert.True(code == 0, $"exit code {code}\n{output}");
         Assert.Contains(Expected, output);
-        var mapped = output.Split('\n').Where(l => l.StartsWith("mapped=")).Select(l => l["mapped=".Length..].Trim()).ToList();
+        var mapped = output.Split('\n').Where(l => l.StartsWith("mapped=")).Select(l => l["mapped=".Length..].Trim())
+            .Where(m => Path.GetFileName(m).StartsWith("libtorch") || Path.GetFileName(m).StartsWith("libc10")).ToList();
         Assert.Contains(mapped, m => m.EndsWith("/libtorch_cpu.so"));
         Assert.All(mapped, m => Assert.Contains("libtorch-cpu-linux-x64/2.10.0/", m));
     }
