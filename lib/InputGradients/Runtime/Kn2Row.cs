@@ -49,19 +49,8 @@ public static class Kn2Row
     /// multiplications.</param>
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, (long top, long bottom, long left, long right) padding, long stride = 1)
     {
+        ConvolutionArguments.Check(nameof(Kn2Row), input, weight, bias, padding, stride);
         var (top, bottom, left, right) = padding;
-        if (input.dim() != 4 || weight.dim() != 4 || input.shape[1] != weight.shape[1])
-            throw new ArgumentException($"Kn2Row.conv2d: input [{string.Join(",", input.shape)}] and weight [{string.Join(",", weight.shape)}] do not make an N×C×H×W by O×C×kh×kw convolution.");
-        if (top < 0 || bottom < 0 || left < 0 || right < 0)
-            throw new ArgumentOutOfRangeException(nameof(padding), $"Kn2Row.conv2d: padding must be non-negative, got ({top}, {bottom}, {left}, {right}).");
-        if (input.shape[2] + top + bottom < weight.shape[2] || input.shape[3] + left + right < weight.shape[3])
-            throw new ArgumentException($"Kn2Row.conv2d: a {weight.shape[2]}x{weight.shape[3]} kernel does not fit the padded {input.shape[2] + top + bottom}x{input.shape[3] + left + right} input.");
-        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
-            throw new ArgumentException($"Kn2Row.conv2d: bias [{string.Join(",", bias.shape)}] does not match {weight.shape[0]} output channels.");
-
-        if (stride < 1)
-            throw new ArgumentOutOfRangeException(nameof(stride), $"Kn2Row.conv2d: stride must be at least 1, got {stride}.");
-
         bool parameterGradient = is_grad_enabled() && (weight.requires_grad || bias?.requires_grad == true);
         if (!Enabled || parameterGradient || input.dtype != weight.dtype || input.device_type != DeviceType.CPU)
         {

@@ -147,18 +147,8 @@ public static unsafe class SystemOneDnn
     /// </summary>
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, (long top, long bottom, long left, long right) padding, long stride = 1)
     {
+        ConvolutionArguments.Check(nameof(SystemOneDnn), input, weight, bias, padding, stride);
         var (top, bottom, left, right) = padding;
-        if (input.dim() != 4 || weight.dim() != 4 || input.shape[1] != weight.shape[1])
-            throw new ArgumentException($"SystemOneDnn.conv2d: input [{string.Join(",", input.shape)}] and weight [{string.Join(",", weight.shape)}] do not make an N×C×H×W by O×C×kh×kw convolution.");
-        if (top < 0 || bottom < 0 || left < 0 || right < 0)
-            throw new ArgumentOutOfRangeException(nameof(padding), $"SystemOneDnn.conv2d: padding must be non-negative, got ({top}, {bottom}, {left}, {right}).");
-        if (stride < 1)
-            throw new ArgumentOutOfRangeException(nameof(stride), $"SystemOneDnn.conv2d: stride must be at least 1, got {stride}.");
-        if (input.shape[2] + top + bottom < weight.shape[2] || input.shape[3] + left + right < weight.shape[3])
-            throw new ArgumentException($"SystemOneDnn.conv2d: a {weight.shape[2]}x{weight.shape[3]} kernel does not fit the padded {input.shape[2] + top + bottom}x{input.shape[3] + left + right} input.");
-        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
-            throw new ArgumentException($"SystemOneDnn.conv2d: bias [{string.Join(",", bias.shape)}] does not match {weight.shape[0]} output channels.");
-
         bool parameterGradient = is_grad_enabled() && (weight.requires_grad || bias?.requires_grad == true);
         bool float32Cpu = input.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32 && (bias is null || bias.dtype == ScalarType.Float32)
             && input.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU;
@@ -187,7 +177,7 @@ public static unsafe class SystemOneDnn
     /// <summary>A geometry's primitives: forward, backward to the input (made on first use), and reorders from and to NCHW.</summary>
     sealed class Plan
     {
-        public IntPtr ForwardDesc, Forward;
+        public IntPtr ForwardDesc, Forward; // fields, so Build can pass Forward by reference
         public IntPtr BackwardDesc, Backward;
         public byte* UserSrc, UserWeights, UserBias, UserDst;   // plain layouts (abcd / a), owned here
         public byte* Src, Weights, Dst;                          // the forward's chosen layouts (inside ForwardDesc)
@@ -227,31 +217,33 @@ public static unsafe class SystemOneDnn
                 UserBias = g.Bias ? Md([g.O], TagA) : null,
                 UserDst = Md([g.N, g.O, g.OH, g.OW], TagAbcd),
             };
-            byte* anySrc = Md([g.N, g.C, g.H, g.W], TagAny), anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny), anyDst = Md([g.N, g.O, g.OH, g.OW], TagAny);
-            var op = (byte*)NativeMemory.AllocZeroed(OpDescBytes);
-            try
-            {
-                long* strides = stackalloc long[] { g.Stride, g.Stride };
-                long* padL = stackalloc long[] { g.Top, g.Left };
-                long* padR = stackalloc long[] { g.Bottom, g.Right };
-                Check(convolutionForwardDescInit(op, ForwardTraining, ConvolutionDirect, anySrc, anyWeights, plan.UserBias, anyDst, strides, padL, padR), "convolution descriptor");
-                IntPtr pd, prim;
-                Check(primitiveDescCreate(&pd, op, IntPtr.Zero, engine, IntPtr.Zero), "convolution primitive descriptor");
-                Check(primitiveCreate(&prim, pd), "convolution primitive");
-                (plan.ForwardDesc, plan.Forward) = (pd, prim);
-                plan.Src = primitiveDescQueryMd(pd, QuerySrc, 0);
-                plan.Weights = primitiveDescQueryMd(pd, QueryWeights, 0);
-                plan.Dst = primitiveDescQueryMd(pd, QueryDst, 0);
-            }
-            finally
-            {
-                NativeMemory.Free(op); NativeMemory.Free(anySrc); NativeMemory.Free(anyWeights); NativeMemory.Free(anyDst);
-            }
+            var pd = Primitive(g, IntPtr.Zero, "convolution", (op, src, weights, dst, strides, padL, padR) =>
+                Check(convolutionForwardDescInit(op, ForwardTraining, ConvolutionDirect, src, weights, plan.UserBias, dst, strides, padL, padR), "convolution descriptor"),
+                out plan.Forward);
+            plan.ForwardDesc = pd;
+            plan.Src = primitiveDescQueryMd(pd, QuerySrc, 0);
+            plan.Weights = primitiveDescQueryMd(pd, QueryWeights, 0);
+            plan.Dst = primitiveDescQueryMd(pd, QueryDst, 0);
             return plan;
         }
     }
 
     static void BuildBackward(Geometry g, Plan plan)
+    {
+        var pd = Primitive(g, plan.ForwardDesc, "backward-data", (op, src, weights, dst, strides, padL, padR) =>
+            Check(convolutionBackwardDataDescInit(op, ConvolutionDirect, src, weights, dst, strides, padL, padR), "backward-data descriptor"),
+            out var primitive);
+        plan.DiffSrc = primitiveDescQueryMd(pd, QueryDiffSrc, 0);
+        plan.BackWeights = primitiveDescQueryMd(pd, QueryWeights, 0);
+        plan.DiffDst = primitiveDescQueryMd(pd, QueryDiffDst, 0);
+        (plan.BackwardDesc, plan.Backward) = (pd, primitive);
+    }
+
+    /// <summary>What an operation descriptor is made from: buffers for it and for the three layouts (format "any"), and the geometry's strides and paddings.</summary>
+    delegate void DescribeOperation(byte* op, byte* src, byte* weights, byte* dst, long* strides, long* padL, long* padR);
+
+    /// <summary>A primitive descriptor and its primitive for the operation <paramref name="describe"/> sets up; oneDNN chooses the layouts.</summary>
+    static IntPtr Primitive(Geometry g, IntPtr hint, string what, DescribeOperation describe, out IntPtr primitive)
     {
         byte* anySrc = Md([g.N, g.C, g.H, g.W], TagAny), anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny), anyDst = Md([g.N, g.O, g.OH, g.OW], TagAny);
         var op = (byte*)NativeMemory.AllocZeroed(OpDescBytes);
@@ -260,14 +252,12 @@ public static unsafe class SystemOneDnn
             long* strides = stackalloc long[] { g.Stride, g.Stride };
             long* padL = stackalloc long[] { g.Top, g.Left };
             long* padR = stackalloc long[] { g.Bottom, g.Right };
-            Check(convolutionBackwardDataDescInit(op, ConvolutionDirect, anySrc, anyWeights, anyDst, strides, padL, padR), "backward-data descriptor");
+            describe(op, anySrc, anyWeights, anyDst, strides, padL, padR);
             IntPtr pd, prim;
-            Check(primitiveDescCreate(&pd, op, IntPtr.Zero, engine, plan.ForwardDesc), "backward-data primitive descriptor");
-            Check(primitiveCreate(&prim, pd), "backward-data primitive");
-            plan.DiffSrc = primitiveDescQueryMd(pd, QueryDiffSrc, 0);
-            plan.BackWeights = primitiveDescQueryMd(pd, QueryWeights, 0);
-            plan.DiffDst = primitiveDescQueryMd(pd, QueryDiffDst, 0);
-            (plan.BackwardDesc, plan.Backward) = (pd, prim);
+            Check(primitiveDescCreate(&pd, op, IntPtr.Zero, engine, hint), $"{what} primitive descriptor");
+            Check(primitiveCreate(&prim, pd), $"{what} primitive");
+            primitive = prim;
+            return pd;
         }
         finally
         {
@@ -354,36 +344,22 @@ public static unsafe class SystemOneDnn
         using var x = input.contiguous();
         using var w = weight.contiguous();
         using var b = bias?.contiguous();
-        var y = empty([g.N, g.O, g.OH, g.OW], ScalarType.Float32);
-        var memories = new List<IntPtr>();
-        var keep = new List<Tensor>();
-        lock (Gate)
+        return Run(g, empty([g.N, g.O, g.OH, g.OW], ScalarType.Float32), (y, memories, keep) =>
         {
-            try
+            var src = Bound(plan, plan.Src, plan.UserSrc, x, true, memories, keep, out _);
+            var wts = CachedWeights(plan, plan.Weights, w, plan.ForwardWeights, memories, keep);
+            var dst = Bound(plan, plan.Dst, plan.UserDst, y, false, memories, keep, out var userDst);
+            var args = new List<ExecArg> { new() { Arg = ArgSrc, Memory = src }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDst, Memory = dst } };
+            if (b is not null)
             {
-                if (ompSetNumThreads != null) ompSetNumThreads(g.Threads);
-                var src = Bound(plan, plan.Src, plan.UserSrc, x, true, memories, keep, out _);
-                var wts = CachedWeights(plan, plan.Weights, w, plan.ForwardWeights, memories, keep);
-                var dst = Bound(plan, plan.Dst, plan.UserDst, y, false, memories, keep, out var userDst);
-                var args = new List<ExecArg> { new() { Arg = ArgSrc, Memory = src }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDst, Memory = dst } };
-                if (b is not null)
-                {
-                    IntPtr bm;
-                    Check(memoryCreate(&bm, plan.UserBias, engine, DataOf(b)), "memory");
-                    memories.Add(bm);
-                    args.Add(new() { Arg = ArgBias, Memory = bm });
-                }
-                Execute(plan.Forward, args.ToArray());
-                if (dst != userDst) Execute(Reorder(plan, plan.Dst, plan.UserDst), [new() { Arg = ArgFrom, Memory = dst }, new() { Arg = ArgTo, Memory = userDst }]);
+                IntPtr bm;
+                Check(memoryCreate(&bm, plan.UserBias, engine, DataOf(b)), "memory");
+                memories.Add(bm);
+                args.Add(new() { Arg = ArgBias, Memory = bm });
             }
-            catch { y.Dispose(); throw; }
-            finally
-            {
-                foreach (var m in memories) memoryDestroy(m);
-                foreach (var t in keep) t.Dispose();
-            }
-        }
-        return y;
+            Execute(plan.Forward, args.ToArray());
+            if (dst != userDst) Execute(Reorder(plan, plan.Dst, plan.UserDst), [new() { Arg = ArgFrom, Memory = dst }, new() { Arg = ArgTo, Memory = userDst }]);
+        });
     }
 
     static Tensor BackwardData(Geometry g, Tensor gradOutput, Tensor weight)
@@ -391,7 +367,23 @@ public static unsafe class SystemOneDnn
         var plan = PlanFor(g);
         using var dy = gradOutput.contiguous();
         using var w = weight.contiguous();
-        var dx = empty([g.N, g.C, g.H, g.W], ScalarType.Float32);
+        return Run(g, empty([g.N, g.C, g.H, g.W], ScalarType.Float32), (dx, memories, keep) =>
+        {
+            if (plan.Backward == IntPtr.Zero) BuildBackward(g, plan);
+            var diffDst = Bound(plan, plan.DiffDst, plan.UserDst, dy, true, memories, keep, out _);
+            var wts = CachedWeights(plan, plan.BackWeights, w, plan.BackwardWeights, memories, keep);
+            var diffSrc = Bound(plan, plan.DiffSrc, plan.UserSrc, dx, false, memories, keep, out var userDiffSrc);
+            Execute(plan.Backward, [new() { Arg = ArgDiffDst, Memory = diffDst }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDiffSrc, Memory = diffSrc }]);
+            if (diffSrc != userDiffSrc) Execute(Reorder(plan, plan.DiffSrc, plan.UserSrc), [new() { Arg = ArgFrom, Memory = diffSrc }, new() { Arg = ArgTo, Memory = userDiffSrc }]);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> (which fills <paramref name="result"/>) under the lock, with the plan's thread count,
+    /// then frees the oneDNN memory objects and scratch tensors it made; <paramref name="result"/> is disposed if it throws.
+    /// </summary>
+    static Tensor Run(Geometry g, Tensor result, Action<Tensor, List<IntPtr>, List<Tensor>> body)
+    {
         var memories = new List<IntPtr>();
         var keep = new List<Tensor>();
         lock (Gate)
@@ -399,21 +391,16 @@ public static unsafe class SystemOneDnn
             try
             {
                 if (ompSetNumThreads != null) ompSetNumThreads(g.Threads);
-                if (plan.Backward == IntPtr.Zero) BuildBackward(g, plan);
-                var diffDst = Bound(plan, plan.DiffDst, plan.UserDst, dy, true, memories, keep, out _);
-                var wts = CachedWeights(plan, plan.BackWeights, w, plan.BackwardWeights, memories, keep);
-                var diffSrc = Bound(plan, plan.DiffSrc, plan.UserSrc, dx, false, memories, keep, out var userDiffSrc);
-                Execute(plan.Backward, [new() { Arg = ArgDiffDst, Memory = diffDst }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDiffSrc, Memory = diffSrc }]);
-                if (diffSrc != userDiffSrc) Execute(Reorder(plan, plan.DiffSrc, plan.UserSrc), [new() { Arg = ArgFrom, Memory = diffSrc }, new() { Arg = ArgTo, Memory = userDiffSrc }]);
+                body(result, memories, keep);
             }
-            catch { dx.Dispose(); throw; }
+            catch { result.Dispose(); throw; }
             finally
             {
                 foreach (var m in memories) memoryDestroy(m);
                 foreach (var t in keep) t.Dispose();
             }
         }
-        return dx;
+        return result;
     }
 
     sealed class Function : autograd.SingleTensorFunction<Function>
