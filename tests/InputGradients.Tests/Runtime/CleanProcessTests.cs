@@ -72,6 +72,22 @@ public class CleanProcessTests
             Assert.Contains(output.Split('\n'), l => l.StartsWith("mapped=") && l.Contains("/libdnnl.so.2"));
     }
 
+    /// <summary><c>INPUTGRADIENTS_ONEDNN</c> forces the route in a fresh process, and the runtime line says so.</summary>
+    [Theory]
+    [InlineData("off")]
+    [InlineData("system")]
+    [InlineData("on")]
+    public void The_environment_variable_forces_the_route(string setting)
+    {
+        using var tmp = new TempDir();
+        var env = CleanEnvironment(tmp.Path);
+        env[ConvolutionRoute.EnvironmentVariable] = setting;
+        var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"exit code {code}\n{output}");
+        Assert.Contains($"forced by {ConvolutionRoute.EnvironmentVariable}={setting}", Line(output, "runtime="));
+        Assert.Equal($"system-onednn={setting == "system" && SystemOneDnn.Available}", Line(output, "system-onednn="));
+    }
+
     [Fact]
     public void A_system_libtorch_on_LD_LIBRARY_PATH_does_not_hijack_loading()
     {
