@@ -138,13 +138,7 @@ public static class ConvolutionRoute
         {
             var before = current ?? Decide(oneDnn ? "on" : "off");
             LibtorchContext.MkldnnEnabled = oneDnn;
-            string systemReason = before.SystemReason;
-            bool system = false;
-            if (!oneDnn && systemOneDnn)
-            {
-                var (passed, why) = SystemVerdict(null);
-                (system, systemReason) = (passed, why);
-            }
+            var (system, systemReason) = !oneDnn && systemOneDnn ? SystemVerdict() : (false, before.SystemReason);
             Runtime.SystemOneDnn.Enabled = system;
             return current = before with { OneDnn = oneDnn, Reason = reason, SystemOneDnn = system, SystemReason = systemReason };
         }
@@ -167,7 +161,7 @@ public static class ConvolutionRoute
         if (mode is "on" or "off" or "system")
         {
             LibtorchContext.MkldnnEnabled = mode == "on";
-            var (system, systemReason) = mode == "system" ? SystemVerdict(null) : (false, "");
+            var (system, systemReason) = mode == "system" ? SystemVerdict() : (false, "");
             Runtime.SystemOneDnn.Enabled = system;
             return new Decision(mode == "on", $"forced by {EnvironmentVariable}={mode}", [], nnpack, nnpackNote, clock.Elapsed, system, systemReason);
         }
@@ -189,7 +183,7 @@ public static class ConvolutionRoute
         string reason = oneDnn
             ? $"self-check passed: {results.Count} shapes within {Tolerance:0e0} of float64"
             : $"oneDNN miscomputes on this CPU: {wrong} of {results.Count} self-check shapes wrong against float64, worst error {Format(results.Max(r => r.Worst))}";
-        var (systemOk, whySystem) = oneDnn ? (false, "") : SystemVerdict(null);
+        var (systemOk, whySystem) = oneDnn ? (false, "") : SystemVerdict();
         Runtime.SystemOneDnn.Enabled = systemOk;
         WriteVerdict(cacheFile, oneDnn, reason, systemOk, whySystem);
         return new Decision(oneDnn, reason, results, nnpack, nnpackNote, clock.Elapsed, systemOk, whySystem);
@@ -198,12 +192,14 @@ public static class ConvolutionRoute
     /// <summary>
     /// Whether the system's oneDNN is present and right here: the plain-convolution probes through
     /// <see cref="Runtime.SystemOneDnn.conv2d"/>, output and input gradient against float64 (<see cref="CheckSystem"/>).
+    /// Checked once per process.
     /// </summary>
-    static (bool Passed, string Reason) SystemVerdict(IEnumerable<Probe>? probes)
+    static (bool Passed, string Reason) SystemVerdict() => systemVerdict ??= CheckSystemOnce();
+
+    static (bool Passed, string Reason) CheckSystemOnce()
     {
-        if (probes is null) return systemVerdict ??= SystemVerdict(Probes.Where(p => !p.Transposed));
         if (!Runtime.SystemOneDnn.Available) return (false, Runtime.SystemOneDnn.Description);
-        var results = CheckSystem(probes);
+        var results = CheckSystem(Probes.Where(p => !p.Transposed));
         int wrong = results.Count(r => r.Wrong);
         return wrong == 0
             ? (true, $"self-check passed: {results.Count} shapes within {Tolerance:0e0} of float64")

@@ -30,8 +30,15 @@ public sealed unsafe class DerivedTensors : IDisposable
     /// <summary>libtorch's version counter of <paramref name="t"/> (PyTorch's <c>t._version</c>).</summary>
     public static long Version(Tensor t) { Require(); return version(t.Handle); }
 
-    /// <summary>The address of <paramref name="t"/>'s first element.</summary>
-    public static IntPtr DataPointer(Tensor t) { Require(); return data(t.Handle); }
+    /// <summary>Whether <see cref="DataPointer"/> works (TorchSharp's native library exports it).</summary>
+    public static bool DataPointerAvailable { get { Bind(); return data != null; } }
+
+    /// <summary>The address of <paramref name="t"/>'s first element (also what <see cref="SystemOneDnn"/> hands to oneDNN).</summary>
+    public static IntPtr DataPointer(Tensor t)
+    {
+        if (!DataPointerAvailable) throw new InvalidOperationException("DerivedTensors: TorchSharp's native library exports no THSTensor_data.");
+        return data(t.Handle);
+    }
 
     static void Require()
     {

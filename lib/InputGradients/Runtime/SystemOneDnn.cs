@@ -76,7 +76,6 @@ public static unsafe class SystemOneDnn
     static delegate* unmanaged<byte*, byte*, int> memoryDescEqual;
     static delegate* unmanaged<byte*, nuint> memoryDescGetSize;
     static delegate* unmanaged<int, void> ompSetNumThreads;
-    static delegate* unmanaged<IntPtr, IntPtr> tensorData;
 
     static void Bind()
     {
@@ -122,12 +121,10 @@ public static unsafe class SystemOneDnn
         primitiveExecute = (delegate* unmanaged<IntPtr, IntPtr, int, ExecArg*, int>)Get(lib, "dnnl_primitive_execute");
         memoryDescEqual = (delegate* unmanaged<byte*, byte*, int>)Get(lib, "dnnl_memory_desc_equal");
         memoryDescGetSize = (delegate* unmanaged<byte*, nuint>)Get(lib, "dnnl_memory_desc_get_size");
-        // The OpenMP runtime oneDNN 2.x links (already loaded with it), and TorchSharp's pointer to a tensor's first element.
+        // The OpenMP runtime oneDNN 2.x links (already loaded with it), and a tensor's address (DerivedTensors binds it).
         if (NativeLibrary.TryLoad("libgomp.so.1", out var gomp))
             ompSetNumThreads = (delegate* unmanaged<int, void>)Get(gomp, "omp_set_num_threads");
-        if (NativeLibrary.TryLoad("LibTorchSharp", typeof(torch).Assembly, null, out var torchSharp))
-            tensorData = (delegate* unmanaged<IntPtr, IntPtr>)Get(torchSharp, "THSTensor_data");
-        else missing.Add("LibTorchSharp");
+        if (!DerivedTensors.DataPointerAvailable) missing.Add("LibTorchSharp's THSTensor_data");
         if (missing.Count > 0) { reason = $"{LibraryName} lacks {string.Join(", ", missing)}"; return false; }
 
         var v = *((delegate* unmanaged<Version*>)version)();
@@ -275,7 +272,7 @@ public static unsafe class SystemOneDnn
         return plan.Reorders[((IntPtr)from, (IntPtr)to)] = prim;
     }
 
-    static IntPtr DataOf(Tensor t) => tensorData(t.Handle);
+    static IntPtr DataOf(Tensor t) => DerivedTensors.DataPointer(t);
 
     /// <summary>
     /// Memory for <paramref name="md"/>: the tensor's own storage when <paramref name="plain"/> is the same layout,
