@@ -16,8 +16,27 @@ public static class Gradients
         using var enable = torch.enable_grad();
         var x = inputs.detach().requires_grad_(true);
         var scores = forward_scores(model, x, target);
-        var g = torch.autograd.grad(new[] { scores.sum() }, new[] { x })[0];
+        var g = grad(scores.sum(), [x], $"The target ({target})", ["the input"])[0];
         return (g.detach().MoveToOuterDisposeScope(), scores.detach().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// <c>torch.autograd.grad([output], inputs)</c>, with a clear error where <paramref name="output"/> does not depend
+    /// on an input. Asked plainly, libtorch refuses such a call with an error that TorchSharp's <c>autograd.grad</c>
+    /// does not catch: the process aborts (a notebook kernel dies). So the output is checked first and unused inputs
+    /// are asked for with <c>allow_unused</c>, which gives them no tensor.
+    /// </summary>
+    /// <param name="what">Names the output in the error ("The target (...)", "The objective").</param>
+    /// <param name="inputNames">Names the inputs in the error, one per input.</param>
+    public static Tensor[] grad(Tensor output, IReadOnlyList<Tensor> inputs, string what, IReadOnlyList<string> inputNames)
+    {
+        if (!output.requires_grad)
+            throw new InvalidOperationException($"{what} does not depend on {string.Join(" or ", inputNames)} through anything differentiable: there is no gradient.");
+        var grads = torch.autograd.grad(new[] { output }, inputs.ToArray(), allow_unused: true).ToArray();
+        for (int i = 0; i < grads.Length; i++)
+            if (grads[i] is null || grads[i].IsInvalid || grads[i].Handle == IntPtr.Zero)
+                throw new InvalidOperationException($"{what} does not depend on {inputNames[i]} (it is computed before it, or from another branch): there is no gradient of it there.");
+        return grads;
     }
 
     /// <summary>The target scores (N) of <paramref name="x"/>, in the autograd graph of <paramref name="x"/>.</summary>

@@ -22,13 +22,7 @@ public static class LayerGradients
         var (output, layers) = LayerTaps.run(model, x, target.LayerName is null, names);
         var scores = target.scores(output, layers, x.shape[0]);
         var a = layers[layer];
-        Tensor g;
-        try {
-            g = torch.autograd.grad(new[] { scores.sum() }, new[] { a })[0];
-        } catch (Exception e) when (e.Message.Contains("not have been used in the graph", StringComparison.OrdinalIgnoreCase)) {
-            // Only libtorch's "appears to not have been used in the graph" means that; anything else is rethrown as is.
-            throw new InvalidOperationException($"The target ({target}) does not depend on layer '{layer}': cannot take its gradient there. {e.Message}", e);
-        }
+        var g = Gradients.grad(scores.sum(), [a], $"The target ({target})", [$"layer '{layer}'"])[0];
         return (a.detach().MoveToOuterDisposeScope(), g.detach().MoveToOuterDisposeScope(), scores.detach().MoveToOuterDisposeScope());
     }
 

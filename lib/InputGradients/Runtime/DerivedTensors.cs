@@ -87,6 +87,10 @@ public sealed unsafe class DerivedTensors : IDisposable
         return true;
     }
 
+    /// <summary>Whether <paramref name="now"/> live at this entry's sources' addresses, changed or not.</summary>
+    public bool SameStorage(IReadOnlyList<Tensor> now) =>
+        now.Count == stamps.Length && now.Select(DataPointer).SequenceEqual(stamps.Select(s => s.Address));
+
     /// <summary>
     /// <paramref name="cached"/>'s values when its sources are unchanged; else computes them with
     /// <paramref name="compute"/>, replaces (and disposes) <paramref name="cached"/>, and returns the new values.

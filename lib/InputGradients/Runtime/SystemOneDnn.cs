@@ -64,6 +64,7 @@ public static unsafe class SystemOneDnn
     static delegate* unmanaged<IntPtr*, IntPtr, uint, int> streamCreate;
     static delegate* unmanaged<IntPtr, int> streamWait;
     static delegate* unmanaged<byte*, int, long*, int, int, int> memoryDescInitByTag;
+    static delegate* unmanaged<byte*, int, long*, int, long*, int> memoryDescInitByStrides;
     static delegate* unmanaged<byte*, int, int, byte*, byte*, byte*, byte*, long*, long*, long*, int> convolutionForwardDescInit;
     static delegate* unmanaged<byte*, int, byte*, byte*, byte*, long*, long*, long*, int> convolutionBackwardDataDescInit;
     static delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, IntPtr, int> primitiveDescCreate;
@@ -110,6 +111,7 @@ public static unsafe class SystemOneDnn
         streamCreate = (delegate* unmanaged<IntPtr*, IntPtr, uint, int>)Get(lib, "dnnl_stream_create");
         streamWait = (delegate* unmanaged<IntPtr, int>)Get(lib, "dnnl_stream_wait");
         memoryDescInitByTag = (delegate* unmanaged<byte*, int, long*, int, int, int>)Get(lib, "dnnl_memory_desc_init_by_tag");
+        memoryDescInitByStrides = (delegate* unmanaged<byte*, int, long*, int, long*, int>)Get(lib, "dnnl_memory_desc_init_by_strides");
         convolutionForwardDescInit = (delegate* unmanaged<byte*, int, int, byte*, byte*, byte*, byte*, long*, long*, long*, int>)Get(lib, "dnnl_convolution_forward_desc_init");
         convolutionBackwardDataDescInit = (delegate* unmanaged<byte*, int, byte*, byte*, byte*, long*, long*, long*, int>)Get(lib, "dnnl_convolution_backward_data_desc_init");
         primitiveDescCreate = (delegate* unmanaged<IntPtr*, byte*, IntPtr, IntPtr, IntPtr, int>)Get(lib, "dnnl_primitive_desc_create");
@@ -140,7 +142,7 @@ public static unsafe class SystemOneDnn
     /// <summary>
     /// <c>F.conv2d(F.pad(input, [left, right, top, bottom]), weight, bias, stride)</c>, dilation 1, one group, float32 on
     /// the CPU: here when <see cref="Enabled"/> and <see cref="Available"/> and no weight or bias gradient is wanted,
-    /// else by libtorch. Output (and input gradient) contiguous NCHW.
+    /// else by libtorch. Output and input gradient in the input's layout: NCHW, or channels-last (NHWC, computed by oneDNN's NHWC kernels with no reorder) when the input is.
     /// </summary>
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, (long top, long bottom, long left, long right) padding, long stride = 1)
     {
@@ -155,14 +157,14 @@ public static unsafe class SystemOneDnn
             return F.conv2d(padded, weight, bias, strides: [stride, stride]);
         }
         var geometry = new Geometry(input.shape[0], input.shape[1], input.shape[2], input.shape[3], weight.shape[0],
-            weight.shape[2], weight.shape[3], stride, top, bottom, left, right, bias is not null);
+            weight.shape[2], weight.shape[3], stride, top, bottom, left, right, bias is not null, IsChannelsLast(input));
         if (is_grad_enabled() && input.requires_grad)
             return Function.apply(input, weight, bias!, geometry);
         return Forward(geometry, input, weight, bias);
     }
 
-    /// <summary>One convolution's sizes: input N×C×H×W, O output channels, kh×kw kernel, stride, zero padding, bias or not.</summary>
-    readonly record struct Geometry(long N, long C, long H, long W, long O, long KH, long KW, long Stride, long Top, long Bottom, long Left, long Right, bool Bias)
+    /// <summary>One convolution's sizes: input N×C×H×W, O output channels, kh×kw kernel, stride, zero padding, bias or not, and the activations' layout (NCHW, or NHWC when channels-last).</summary>
+    readonly record struct Geometry(long N, long C, long H, long W, long O, long KH, long KW, long Stride, long Top, long Bottom, long Left, long Right, bool Bias, bool ChannelsLast)
     {
         /// <summary>Threads the primitives are made for: oneDNN splits the work (and sizes scratch memory) when it makes a primitive.</summary>
         public int Threads { get; init; } = get_num_threads();
@@ -184,8 +186,22 @@ public static unsafe class SystemOneDnn
         public readonly List<DerivedTensors> ForwardWeights = [], BackwardWeights = [];
     }
 
-    /// <summary>Reordered weights kept per plan and direction: one geometry can serve several layers (ResNet-18's layer1 has four of one shape). Bounds the memory held when weights keep changing (randomisation tests) to four times the weights.</summary>
-    const int WeightsKept = 4;
+    /// <summary>
+    /// Reordered weights kept per plan and direction, least recently used dropped first. One geometry serves several
+    /// layers: this backbone's layer4 has five 512x512 convolutions of one geometry, ResNet-34's layer3 eleven. The
+    /// calls cycle through them in order, so a bound below their number misses on every call (a bound of 4 reordered
+    /// 10 x 9.4 MB of weights on every layer4 forward and backward). A weight changed in place replaces its own entry,
+    /// so only weights replaced by new tensors (randomisation tests) fill the rest.
+    /// </summary>
+    const int WeightsKept = 16;
+
+    static long weightReorders, channelsLastConvolutions;
+
+    /// <summary>How many convolutions (forward or backward) ran on channels-last activations in this process (for tests and the bench).</summary>
+    public static long ChannelsLastConvolutions => Interlocked.Read(ref channelsLastConvolutions);
+
+    /// <summary>How many times a weight was reordered into a primitive's layout in this process (cache misses; for tests and the bench).</summary>
+    public static long WeightReorders => Interlocked.Read(ref weightReorders);
 
     static Plan PlanFor(Geometry g) => Plans.GetOrAdd(g, Build);
 
@@ -202,6 +218,17 @@ public static unsafe class SystemOneDnn
         return md;
     }
 
+    /// <summary>The plain layout of N×<paramref name="c"/>×<paramref name="h"/>×<paramref name="w"/> activations: NCHW, or NHWC for a channels-last geometry.</summary>
+    static byte* Activations(Geometry g, long c, long h, long w)
+    {
+        if (!g.ChannelsLast) return Md([g.N, c, h, w], TagAbcd);
+        var md = (byte*)NativeMemory.AllocZeroed(MemoryDescBytes);
+        long* dims = stackalloc long[] { g.N, c, h, w };
+        long* strides = stackalloc long[] { h * w * c, 1, w * c, c };
+        Check(memoryDescInitByStrides(md, 4, dims, Float32, strides), "memory descriptor");
+        return md;
+    }
+
     static Plan Build(Geometry g)
     {
         lock (Gate)
@@ -209,12 +236,12 @@ public static unsafe class SystemOneDnn
             if (ompSetNumThreads != null) ompSetNumThreads(g.Threads);
             var plan = new Plan
             {
-                UserSrc = Md([g.N, g.C, g.H, g.W], TagAbcd),
+                UserSrc = Activations(g, g.C, g.H, g.W),
                 UserWeights = Md([g.O, g.C, g.KH, g.KW], TagAbcd),
                 UserBias = g.Bias ? Md([g.O], TagA) : null,
-                UserDst = Md([g.N, g.O, g.OH, g.OW], TagAbcd),
+                UserDst = Activations(g, g.O, g.OH, g.OW),
             };
-            var pd = Primitive(g, IntPtr.Zero, "convolution", (op, src, weights, dst, strides, padL, padR) =>
+            var pd = Primitive(g, IntPtr.Zero, "convolution", TagAny, (op, src, weights, dst, strides, padL, padR) =>
                 Check(convolutionForwardDescInit(op, ForwardTraining, ConvolutionDirect, src, weights, plan.UserBias, dst, strides, padL, padR), "convolution descriptor"),
                 out plan.Forward);
             plan.ForwardDesc = pd;
@@ -227,7 +254,10 @@ public static unsafe class SystemOneDnn
 
     static void BuildBackward(Geometry g, Plan plan)
     {
-        var pd = Primitive(g, plan.ForwardDesc, "backward-data", (op, src, weights, dst, strides, padL, padR) =>
+        // Fewer than 16 input channels (the stem's 3): left to choose, oneDNN pads the gradient to 16 channels and
+        // computes 5x the work (9-11 ms for the stem at batch 5, 224 px); asked for NCHW it takes its GEMM kernel
+        // (3.5 ms), and the reorder back to NCHW goes too.
+        var pd = Primitive(g, plan.ForwardDesc, "backward-data", g.C < 16 ? TagAbcd : TagAny, (op, src, weights, dst, strides, padL, padR) =>
             Check(convolutionBackwardDataDescInit(op, ConvolutionDirect, src, weights, dst, strides, padL, padR), "backward-data descriptor"),
             out var primitive);
         plan.DiffSrc = primitiveDescQueryMd(pd, QueryDiffSrc, 0);
@@ -239,17 +269,20 @@ public static unsafe class SystemOneDnn
     /// <summary>What an operation descriptor is made from: buffers for it and for the three layouts (format "any"), and the geometry's strides and paddings.</summary>
     delegate void DescribeOperation(byte* op, byte* src, byte* weights, byte* dst, long* strides, long* padL, long* padR);
 
-    /// <summary>A primitive descriptor and its primitive for the operation <paramref name="describe"/> sets up; oneDNN chooses the layouts.</summary>
-    static IntPtr Primitive(Geometry g, IntPtr hint, string what, DescribeOperation describe, out IntPtr primitive)
+    /// <summary>A primitive descriptor and its primitive for the operation <paramref name="describe"/> sets up; oneDNN chooses the layouts (the source's is <paramref name="srcTag"/>, "any" to let it choose).</summary>
+    static IntPtr Primitive(Geometry g, IntPtr hint, string what, int srcTag, DescribeOperation describe, out IntPtr primitive)
     {
-        byte* anySrc = Md([g.N, g.C, g.H, g.W], TagAny), anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny), anyDst = Md([g.N, g.O, g.OH, g.OW], TagAny);
+        // Channels-last activations go in and out as they are (oneDNN's NHWC kernels); NCHW ones are reordered to the layout oneDNN prefers.
+        byte* src = g.ChannelsLast ? Activations(g, g.C, g.H, g.W) : Md([g.N, g.C, g.H, g.W], srcTag);
+        byte* anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny);
+        byte* anyDst = g.ChannelsLast ? Activations(g, g.O, g.OH, g.OW) : Md([g.N, g.O, g.OH, g.OW], TagAny);
         var op = (byte*)NativeMemory.AllocZeroed(OpDescBytes);
         try
         {
             long* strides = stackalloc long[] { g.Stride, g.Stride };
             long* padL = stackalloc long[] { g.Top, g.Left };
             long* padR = stackalloc long[] { g.Bottom, g.Right };
-            describe(op, anySrc, anyWeights, anyDst, strides, padL, padR);
+            describe(op, src, anyWeights, anyDst, strides, padL, padR);
             IntPtr pd, prim;
             Check(primitiveDescCreate(&pd, op, IntPtr.Zero, engine, hint), $"{what} primitive descriptor");
             Check(primitiveCreate(&prim, pd), $"{what} primitive");
@@ -258,7 +291,7 @@ public static unsafe class SystemOneDnn
         }
         finally
         {
-            NativeMemory.Free(op); NativeMemory.Free(anySrc); NativeMemory.Free(anyWeights); NativeMemory.Free(anyDst);
+            NativeMemory.Free(op); NativeMemory.Free(src); NativeMemory.Free(anyWeights); NativeMemory.Free(anyDst);
         }
     }
 
@@ -273,6 +306,34 @@ public static unsafe class SystemOneDnn
     }
 
     static IntPtr DataOf(Tensor t) => DerivedTensors.DataPointer(t);
+
+    /// <summary>
+    /// Whether <paramref name="t"/> (4-D) is laid out channels-last (NHWC in memory, PyTorch's
+    /// <c>torch.channels_last</c>) and not also plain NCHW (one channel, or 1x1 maps, are both).
+    /// </summary>
+    public static bool IsChannelsLast(Tensor t)
+    {
+        if (t.ndim != 4 || t.is_contiguous()) return false;
+        var (s, c, h, w) = (t.stride(), t.shape[1], t.shape[2], t.shape[3]);
+        return (c == 1 || s[1] == 1) && (w == 1 || s[3] == c) && (h == 1 || s[2] == w * c) && (t.shape[0] == 1 || s[0] == h * w * c);
+    }
+
+    /// <summary><paramref name="t"/> laid out channels-last (itself, as a new handle, when it already is): PyTorch's <c>t.contiguous(memory_format=torch.channels_last)</c>.</summary>
+    public static Tensor ChannelsLast(Tensor t)
+    {
+        using var nhwc = t.permute(0, 2, 3, 1);
+        using var dense = nhwc.contiguous();
+        return dense.permute(0, 3, 1, 2);
+    }
+
+    static Tensor Laid(Tensor t, Geometry g) => g.ChannelsLast ? ChannelsLast(t) : t.contiguous();
+
+    static Tensor EmptyActivations(Geometry g, long c, long h, long w)
+    {
+        if (!g.ChannelsLast) return empty([g.N, c, h, w], ScalarType.Float32);
+        using var nhwc = empty([g.N, h, w, c], ScalarType.Float32);
+        return nhwc.permute(0, 3, 1, 2);
+    }
 
     /// <summary>
     /// Memory for <paramref name="md"/>: the tensor's own storage when <paramref name="plain"/> is the same layout,
@@ -310,8 +371,11 @@ public static unsafe class SystemOneDnn
         if (hit >= 0) cache.RemoveAt(hit);
         else
         {
+            // An entry for this same storage is stale (the weight changed in place): it can never match again.
+            foreach (var stale in cache.Where(e => e.SameStorage(source)).ToList()) { stale.Dispose(); cache.Remove(stale); }
             DerivedTensors.GetOrCompute(ref entry, source, () =>
             {
+                Interlocked.Increment(ref weightReorders);
                 var blocked = empty([(long)memoryDescGetSize(md)], ScalarType.Int8);
                 IntPtr from, to;
                 Check(memoryCreate(&from, plan.UserWeights, engine, DataOf(w)), "memory");
@@ -338,10 +402,10 @@ public static unsafe class SystemOneDnn
     static Tensor Forward(Geometry g, Tensor input, Tensor weight, Tensor? bias)
     {
         var plan = PlanFor(g);
-        using var x = input.contiguous();
+        using var x = Laid(input, g);
         using var w = weight.contiguous();
         using var b = bias?.contiguous();
-        return Run(g, empty([g.N, g.O, g.OH, g.OW], ScalarType.Float32), (y, memories, keep) =>
+        return Run(g, EmptyActivations(g, g.O, g.OH, g.OW), (y, memories, keep) =>
         {
             var src = Bound(plan, plan.Src, plan.UserSrc, x, true, memories, keep, out _);
             var wts = CachedWeights(plan, plan.Weights, w, plan.ForwardWeights, memories, keep);
@@ -362,9 +426,9 @@ public static unsafe class SystemOneDnn
     static Tensor BackwardData(Geometry g, Tensor gradOutput, Tensor weight)
     {
         var plan = PlanFor(g);
-        using var dy = gradOutput.contiguous();
+        using var dy = Laid(gradOutput, g);
         using var w = weight.contiguous();
-        return Run(g, empty([g.N, g.C, g.H, g.W], ScalarType.Float32), (dx, memories, keep) =>
+        return Run(g, EmptyActivations(g, g.C, g.H, g.W), (dx, memories, keep) =>
         {
             if (plan.Backward == IntPtr.Zero) BuildBackward(g, plan);
             var diffDst = Bound(plan, plan.DiffDst, plan.UserDst, dy, true, memories, keep, out _);
@@ -381,6 +445,7 @@ public static unsafe class SystemOneDnn
     /// </summary>
     static Tensor Run(Geometry g, Tensor result, Action<Tensor, List<IntPtr>, List<Tensor>> body)
     {
+        if (g.ChannelsLast) Interlocked.Increment(ref channelsLastConvolutions);
         var memories = new List<IntPtr>();
         var keep = new List<Tensor>();
         lock (Gate)

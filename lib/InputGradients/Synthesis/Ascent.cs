@@ -101,7 +101,7 @@ public static class Ascent
             }
             if (stopped) break;
             if (t == o.Iterations) break;
-            IReadOnlyList<Tensor> grads = torch.autograd.grad(new[] { v }, param.Parameters.ToArray()).ToArray();
+            IReadOnlyList<Tensor> grads = Gradients.grad(v, param.Parameters, "The objective", param.Parameters.Select((_, i) => $"parameter {i} of the image").ToArray());
             if (o.NormalizeGradient) grads = grads.Select(NormalizePerExample).ToArray();
             optimizer.step(grads);
             param.after_step(t);

@@ -191,4 +191,29 @@ public class GradientTests
         Assert.True(r1.eq(r2).all().item<bool>());
         Assert.False(r1.allclose(r3));
     }
+
+    sealed class IgnoresItsInput : nn.Module<Tensor, Tensor>
+    {
+        readonly TorchSharp.Modules.Parameter bias = new(ones(1, 3));
+        public IgnoresItsInput() : base(nameof(IgnoresItsInput)) => RegisterComponents();
+        public override Tensor forward(Tensor x) => bias.expand(x.shape[0], 3) * 2;   // depends on a parameter, not on x
+    }
+
+    [Fact]
+    public void Gradients_of_something_that_does_not_depend_on_the_input_are_a_clear_error_and_the_process_lives()
+    {
+        // libtorch refuses these with an error TorchSharp's autograd.grad does not catch (the process aborts);
+        // Gradients.grad must ask so that it never gets there.
+        using var scope = NewDisposeScope();
+        var e = Assert.Throws<InvalidOperationException>(() => Gradients.input_gradients(new IgnoresItsInput(), randn(2, 4), Target.Classes(0, 1)));
+        Assert.Contains("does not depend on the input", e.Message);
+        var x = randn(3).requires_grad_(true);
+        var unused = randn(3).requires_grad_(true);
+        e = Assert.Throws<InvalidOperationException>(() => Gradients.grad((x * x).sum(), [x, unused], "The sum", ["x", "the other"]));
+        Assert.Contains("does not depend on the other", e.Message);
+        e = Assert.Throws<InvalidOperationException>(() => Gradients.grad(randn(3).sum(), [x], "A constant", ["x"]));
+        Assert.Contains("A constant does not depend on x", e.Message);
+        var g = Gradients.grad((x * x).sum(), [x], "The sum", ["x"])[0];
+        Assert.True(g.allclose(2 * x.detach()));
+    }
 }

@@ -76,4 +76,15 @@ public sealed class ResNet18BackboneAttributionTests(BackboneFixture fx) : IClas
         var map = new InputGradients.Layer.GradCam(fx.Model, "layer4.1.conv2").attribute(x, Target.Channel("layer4", 5));
         Assert.Equal(new long[] { 2, 1, 2, 2 }, map.shape);
     }
+
+    [Fact]
+    public void A_target_that_does_not_depend_on_the_layer_is_a_clear_error_and_the_process_lives()
+    {
+        // layer2's channel is computed before layer4: there is no gradient of it at layer4. libtorch's refusal of an
+        // unused input escapes TorchSharp's autograd.grad as a native abort, so the library must ask without it.
+        manual_seed(8);
+        var x = randn(1, 3, 64, 64) * 50;
+        var e = Assert.Throws<InvalidOperationException>(() => new InputGradients.Layer.GradCam(fx.Model, "layer4").attribute(x, Target.Channel("layer2", 5)));
+        Assert.Contains("does not depend on layer 'layer4'", e.Message);
+    }
 }

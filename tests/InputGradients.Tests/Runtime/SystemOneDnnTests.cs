@@ -54,6 +54,138 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         Assert.True(first.allclose(second.detach(), rtol: 0, atol: 0), "the forward pass differs between calls of one geometry");
     }
 
+    [RequiresSystemOneDnnFact]
+    public void Six_weights_of_one_geometry_are_reordered_once_each_until_one_changes_in_place()
+    {
+        // This backbone's layer4 runs five weights of one geometry in turn, forward and backward; a cache smaller than
+        // that misses on every call. Six weights, two rounds: the second round must reorder nothing.
+        using var scope = NewDisposeScope();
+        var g = new Generator(12);
+        var x = randn(new long[] { 2, 32, 9, 9 }, generator: g);
+        var weights = Enumerable.Range(0, 6).Select(_ => randn(new long[] { 32, 32, 3, 3 }, generator: g) * 0.1).ToArray();
+        Tensor Reference(Tensor w, Tensor input) => F.conv2d(input.to(float64), w.to(float64), padding: [1, 1]);
+        void Round()
+        {
+            foreach (var w in weights)
+            {
+                var xr = x.detach().requires_grad_(true);
+                var y = With(true, () => SystemOneDnn.conv2d(xr, w, null, (1, 1, 1, 1)));
+                y.pow(2).sum().backward();
+                var xr64 = x.to(float64).requires_grad_(true);
+                Reference(w, xr64).pow(2).sum().backward();
+                Assert.True(ConvolutionRoute.RelativeError(y.detach(), Reference(w, x)) < 1e-5, "forward differs from float64");
+                Assert.True(ConvolutionRoute.RelativeError(xr.grad!, xr64.grad!) < 1e-5, "input gradient differs from float64");
+            }
+        }
+        Round();
+        long before = SystemOneDnn.WeightReorders;
+        Round();
+        Assert.Equal(0, SystemOneDnn.WeightReorders - before);
+        // A weight changed in place is reordered again (forward and backward layouts), and the result follows it.
+        using (no_grad()) weights[3].mul_(-2);
+        Round();
+        Assert.Equal(2, SystemOneDnn.WeightReorders - before);
+    }
+
+    [Fact]
+    public void Channels_last_is_told_from_the_strides_and_made_without_copying_twice()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(2, 5, 4, 3);
+        Assert.False(SystemOneDnn.IsChannelsLast(x));
+        var nhwc = SystemOneDnn.ChannelsLast(x);
+        Assert.True(SystemOneDnn.IsChannelsLast(nhwc));
+        Assert.Equal(new long[] { 60, 1, 15, 5 }, nhwc.stride());
+        Assert.True(nhwc.eq(x).all().item<bool>());
+        var again = SystemOneDnn.ChannelsLast(nhwc);
+        Assert.Equal(DerivedTensors.DataPointer(nhwc), DerivedTensors.DataPointer(again));   // already laid out: no copy
+        Assert.False(SystemOneDnn.IsChannelsLast(randn(2, 1, 4, 3)));                       // one channel: plain NCHW too
+        Assert.False(SystemOneDnn.IsChannelsLast(nhwc[.., ..3]));                           // a slice is neither
+        Assert.False(SystemOneDnn.IsChannelsLast(x.transpose(2, 3)));
+    }
+
+    [RequiresSystemOneDnnFact]
+    public void Channels_last_inputs_stay_channels_last_and_agree_with_libtorch_float64_over_random_shapes()
+    {
+        using var scope = NewDisposeScope();
+        var rng = new Random(21);
+        long before = SystemOneDnn.ChannelsLastConvolutions;
+        for (int trial = 0; trial < 40; trial++)
+        {
+            using var inner = NewDisposeScope();
+            long n = rng.Next(1, 4), c = rng.Next(2, 40), o = rng.Next(2, 40), h = rng.Next(2, 20), w = rng.Next(2, 20);
+            long k = rng.Next(1, 6), stride = rng.Next(1, 3), top = rng.Next(0, 3), bottom = rng.Next(0, 3), left = rng.Next(0, 3), right = rng.Next(0, 3);
+            if (h + top + bottom < k || w + left + right < k) continue;
+            var g = new Generator((ulong)(100 + trial));
+            var x64 = randn(new long[] { n, c, h, w }, dtype: float64, generator: g);
+            var w64 = randn(new long[] { o, c, k, k }, dtype: float64, generator: g);
+            var b64 = trial % 2 == 0 ? randn(new long[] { o }, dtype: float64, generator: g) : null;
+            var xr64 = x64.detach().requires_grad_(true);
+            var y64 = F.conv2d(F.pad(xr64, [left, right, top, bottom]), w64, b64, strides: [stride, stride]);
+            var dy64 = randn(y64.shape, dtype: float64, generator: g);
+            y64.backward([dy64]);
+
+            var x = SystemOneDnn.ChannelsLast(x64.to(float32)).requires_grad_(true);
+            var y = With(true, () => SystemOneDnn.conv2d(x, w64.to(float32), b64?.to(float32), (top, bottom, left, right), stride));
+            y.backward([dy64.to(float32)]);   // an NCHW gradient arriving at a channels-last output
+            string shape = $"n{n} c{c}->{o} k{k} s{stride} pad({top},{bottom},{left},{right}) {h}x{w}";
+            Assert.True(ConvolutionRoute.RelativeError(y.detach(), y64.detach()) < 1e-5, $"{shape}: output differs from float64");
+            Assert.True(ConvolutionRoute.RelativeError(x.grad!, xr64.grad!) < 1e-5, $"{shape}: input gradient differs from float64");
+            if (y.shape[2] * y.shape[3] > 1) Assert.True(SystemOneDnn.IsChannelsLast(y.detach()), $"{shape}: output not channels-last");
+            Assert.True(SystemOneDnn.IsChannelsLast(x.grad!), $"{shape}: input gradient not channels-last");
+        }
+        Assert.True(SystemOneDnn.ChannelsLastConvolutions - before >= 60, "the channels-last kernels did not run");
+    }
+
+    [RequiresSystemOneDnnFact]
+    public void The_backbone_keeps_activations_channels_last_inside_and_gives_the_same_taps_and_gradient_as_in_nchw()
+    {
+        using var scope = NewDisposeScope();
+        using var model = ResNet18Backbone.Load();
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        var x = model.Preprocess(rand(new long[] { 2, 3, 80, 96 }, generator: new Generator(5)) * 255);
+        (Tensor Stem, Tensor Layer3, Tensor Gradient, Tensor Layer3Gradient) Run(bool channelsLast)
+        {
+            bool saved = ResNet18Backbone.ChannelsLastActivations;
+            ResNet18Backbone.ChannelsLastActivations = channelsLast;
+            try
+            {
+                var input = x.detach().clone().requires_grad_(true);
+                var taps = With(true, () => model.forward_features(input, "stem", "layer2.1.relu1", "layer3", "layer3.1", "layer4"));
+                Assert.All(taps.Values, t => Assert.True(t.is_contiguous(), "taps must come back in NCHW"));
+                Assert.Same(taps["layer3"], taps["layer3.1"]);   // one output, two names
+                // Later outputs depend on the taps as returned: Grad-CAM differentiates layer4 by layer3's tap.
+                var byLayer3 = With(true, () => autograd.grad([taps["layer4"][.., 7].sum()], [taps["layer3"]], retain_graph: true)[0]);
+                (taps["layer3"][.., 7].sum() + taps["stem"].pow(2).mean() + taps["layer2.1.relu1"].mean()).backward();
+                Assert.True(input.grad!.is_contiguous(), "the input gradient must be NCHW like the input");
+                return (taps["stem"].detach(), taps["layer3"].detach(), input.grad!.detach(), byLayer3.detach());
+            }
+            finally { ResNet18Backbone.ChannelsLastActivations = saved; }
+        }
+        long before = SystemOneDnn.ChannelsLastConvolutions;
+        var nhwc = Run(true);
+        long used = SystemOneDnn.ChannelsLastConvolutions - before;
+        var nchw = Run(false);
+        Assert.Equal(0, SystemOneDnn.ChannelsLastConvolutions - before - used);
+        // To layer4: the stem and sixteen 3x3 convolutions forward, the stem and twelve backward from layer3 (the 1x1
+        // stride-2 shortcuts go to libtorch); layer4's gradient by layer3 adds its own.
+        Assert.True(used >= 17 + 13, $"only {used} convolutions ran channels-last");
+        Assert.True(ConvolutionRoute.RelativeError(nhwc.Stem, nchw.Stem.to(float64)) < 1e-5, "stem differs between layouts");
+        Assert.True(ConvolutionRoute.RelativeError(nhwc.Layer3, nchw.Layer3.to(float64)) < 1e-5, "layer3 differs between layouts");
+        Assert.True(ConvolutionRoute.RelativeError(nhwc.Gradient, nchw.Gradient.to(float64)) < 1e-4, "input gradient differs between layouts");
+        Assert.True(ConvolutionRoute.RelativeError(nhwc.Layer3Gradient, nchw.Layer3Gradient.to(float64)) < 1e-4, "layer4's gradient by layer3 differs between layouts");
+
+        // A hook anywhere: the pass runs in NCHW, so the hook sees the tensors it always saw.
+        bool? hookSawChannelsLast = null;
+        var conv = (nn.Module<Tensor, Tensor>)model.named_modules().Single(m => m.name == "layer2.0.conv2").module;
+        using (var hooks = new InputGradients.Core.HookScope())
+        {
+            hooks.Add(conv.register_forward_hook((_, input, output) => { hookSawChannelsLast = SystemOneDnn.IsChannelsLast(input); return output; }));
+            With(true, () => model.forward_features(x, "layer3"));
+        }
+        Assert.False(hookSawChannelsLast ?? true, "with a hook registered the pass must stay NCHW (or the hook did not run)");
+    }
+
     [Fact]
     public void Switched_off_or_given_float64_it_is_libtorchs_convolution_bit_for_bit()
     {

@@ -178,45 +178,64 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
 
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using var scope = torch.NewDisposeScope();
-        // Records a tap if wanted; returns true once the last wanted output is computed.
-        bool Tap(string name, Tensor t)
+        bool channelsLast = UsesChannelsLast(x);
+        bool finished = false;
+        // Records the output under each wanted one of the names and returns the tensor the pass goes
+        // on from. Channels-last inside, a tap is an NCHW copy and the pass continues from that copy (laid out again),
+        // so later outputs depend on the tap as autograd sees it (Grad-CAM differentiates layer4 by layer3's tap).
+        Tensor Tap(Tensor t, params string[] names)
         {
-            if (wanted.Contains(name)) result[name] = t;
-            return name == lastName;
+            finished = names.Contains(lastName);
+            if (!names.Any(wanted.Contains)) return t;
+            var kept = channelsLast ? t.contiguous() : t;
+            foreach (var n in names.Where(wanted.Contains)) result[n] = kept;
+            return channelsLast && !finished ? Runtime.SystemOneDnn.ChannelsLast(kept) : t;
         }
 
-        var h = stem.conv_bn(x);
-        if (Tap("stem.pre_relu", h)) goto done;
-        h = stem.relu.call(h);
-        if (Tap("stem.relu", h)) goto done;
-        h = stem.pool(h);
-        if (Tap("stem", h)) goto done;
+        var h = Tap(stem.conv_bn(channelsLast ? Runtime.SystemOneDnn.ChannelsLast(x) : x), "stem.pre_relu");
+        if (finished) goto done;
+        h = Tap(stem.relu.call(h), "stem.relu");
+        if (finished) goto done;
+        h = Tap(stem.pool(h), "stem");
+        if (finished) goto done;
 
         var layers = new[] { layer1, layer2, layer3, layer4 };
         for (int k = 0; k < 4; k++)
         {
             var blocks = layers[k].Blocks;
-            Tensor pre = h;
             for (int i = 0; i < blocks.Count; i++)
             {
                 string prefix = $"layer{k + 1}.{i}";
+                bool lastBlock = i == blocks.Count - 1;   // its outputs are also the stage's: layerK.pre_relu, layerK
                 var b = blocks[i];
-                var r = b.relu1(h);
-                if (Tap(prefix + ".relu1", r)) goto done;
-                pre = b.pre_relu(h, r);
-                if (Tap(prefix + ".pre_relu", pre)) goto done;
-                h = b.relu_b.call(pre);
-                if (Tap(prefix, h)) goto done;
+                var r = Tap(b.relu1(h), prefix + ".relu1");
+                if (finished) goto done;
+                var pre = Tap(b.pre_relu(h, r), lastBlock ? [prefix + ".pre_relu", $"layer{k + 1}.pre_relu"] : [prefix + ".pre_relu"]);
+                if (finished) goto done;
+                h = Tap(b.relu_b.call(pre), lastBlock ? [prefix, $"layer{k + 1}"] : [prefix]);
+                if (finished) goto done;
             }
-            if (Tap($"layer{k + 1}.pre_relu", pre)) goto done;
-            if (Tap($"layer{k + 1}", h)) goto done;
         }
-        Tap("avgpool", h.mean(new long[] { 2, 3 }, keepdim: true));
+        Tap(h.mean(new long[] { 2, 3 }, keepdim: true), "avgpool");
 
     done:
         foreach (var t in result.Values.Distinct()) t.MoveToOuterDisposeScope();
         return result;
     }
+
+    /// <summary>
+    /// Whether a pass keeps its activations channels-last (NHWC) inside: on the system oneDNN route, whose NHWC
+    /// kernels then take them as they are; in NCHW each convolution reorders its input and output to oneDNN's blocked
+    /// layout and back, forward and backward (a fifth of the route's time, measured with ONEDNN_VERBOSE). ReLU, the
+    /// residual sums and max pooling keep the layout in libtorch. Not while any module has a hook, so hooks see the
+    /// tensors they always saw. Taps are returned in NCHW either way.
+    /// </summary>
+    bool UsesChannelsLast(Tensor x) =>
+        ChannelsLastActivations && Runtime.SystemOneDnn.Enabled && x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU
+        && !Core.ModuleHooks.HasAny(this) && !modules().Any(Core.ModuleHooks.HasAny);
+
+    /// <summary>Keep activations channels-last inside a pass where the route allows it (see <c>UsesChannelsLast</c>); for tests and the bench.</summary>
+    public static bool ChannelsLastActivations { get; set; } = true;
 
     void CheckInput(Tensor x)
     {
