@@ -31,6 +31,7 @@ class Backbone:
 
     def __init__(self, net):
         self.net = net
+        self.channels_last = False  # set at setup by choose_layout, as the C# backbone keeps its activations NHWC inside
         produced = {}
         for op, ins, outs, _ in net.nodes:
             produced[outs[0]] = op
@@ -44,8 +45,10 @@ class Backbone:
 
     def __call__(self, x, *layers):
         """Values of the named layers ('output' = pooled features), computing only as far as needed."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         _, taps = self.net(x, taps=[self.names[l] for l in layers], stop_early=True)
-        found = {l: taps[self.names[l]] for l in layers}
+        found = {l: taps[self.names[l]] for l in layers}  # as computed: the workloads here take either layout
         out = found.get("output")
         if out is not None:
             found["output"] = out.flatten(1)
@@ -180,6 +183,25 @@ def choose_gram(net, style, layers, repeats=3):
     return best[0]
 
 
+def check_layouts(net, batch):
+    """The two activation layouts a workload may run in (NCHW, channels-last; each workload takes the faster, timed on
+    its first call) must compute the same features. PyTorch 1.13's oneDNN convolutions take channels-last tensors
+    without reordering them, which is faster for some workloads and slower for others on these machines."""
+    features = {}
+    with torch.no_grad():
+        for channels_last in (False, True):
+            net.channels_last = channels_last
+            features[channels_last] = net(batch, "layer4")["layer4"]
+    net.channels_last = False
+    # The features, not the input gradients: where a photo has flat (saturated) regions, max pooling sees exact ties
+    # that float32 rounding breaks differently in the two layouts, so the gradients differ there (5e-4 mean relative
+    # difference on the bench's photos) while both are right.
+    f0, f1 = features[False], features[True]
+    error = float((f0 - f1).abs().mean() / f0.abs().mean())
+    if not error <= 1e-5:
+        raise AssertionError(f"NCHW and channels-last passes disagree: mean relative difference of layer4 {error:.2e}")
+
+
 def fold_batch_norms(net):
     """Folds every BatchNormalization that follows a Conv (whose output nothing else reads) into that Conv, as the C#
     backbone does in eval mode: weight * gamma / sqrt(var + eps), bias beta - mean * gamma / sqrt(var + eps). The
@@ -254,6 +276,7 @@ def load_raw(path, shape):
 def serve():
     net = None
     inputs = {}
+    layouts = {}  # op -> channels-last or not: the faster on this machine, found on the op's first call
     for line in sys.stdin:
         cmd = json.loads(line)
         op = cmd["op"]
@@ -267,33 +290,44 @@ def serve():
             torch.ones(8, 8) @ torch.ones(8, 8)  # loads the BLAS library, to name it below
             global gram
             gram = choose_gram(net, inputs["style"], cmd.get("style_layers", ["stem.relu", "layer1", "layer2", "layer3"]))
+            check_layouts(net, inputs["batch"])
             answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(),
                       "gram": "1x1 convolution" if gram is gram_conv else "bmm", "folded_batch_norms": folded}
         elif op == "quit":
             break
         else:
             a = cmd["args"]
-            start = time.perf_counter()
-            check = None
-            if op == "saliency":
-                check = float(saliency(net, inputs["batch"], a["channel"]).sum())
-            elif op == "gradcam":
-                check = float(grad_cam(net, inputs["batch"], a["channel"], a["layer"]).sum())
-            elif op == "fooling":
-                check = fooling(net, inputs["one"], a["target"], a["lr"], a["steps"])
-            elif op == "classvis":
-                check = float(class_visualisation(net, a["channel"], a["steps"], a["lr"], a["l2"], a["init_scale"],
-                                                  a["low"], a["high"]).abs().mean())
-            elif op == "style":
-                low = torch.tensor(a["low"]).view(1, -1, 1, 1)
-                high = torch.tensor(a["high"]).view(1, -1, 1, 1)
-                check = float(style_transfer(net, inputs["content"], inputs["style"], low, high, a["content_layer"],
-                                             a["content_weight"], a["style_layers"], a["style_weights"],
-                                             a["tv_weight"], a["steps"]).abs().mean())
-            else:
-                raise ValueError(f"unknown op {op}")
-            answer = {"seconds": time.perf_counter() - start, "check": check}
+            if op not in layouts:
+                # First call of a workload: run it once in each layout (not timed by the driver) and keep the faster.
+                layouts[op] = min((False, True), key=lambda cl: run_workload(net, inputs, op, a, cl)[0])
+            seconds, check = run_workload(net, inputs, op, a, layouts[op])
+            answer = {"seconds": seconds, "check": check, "layout": "channels-last" if layouts[op] else "NCHW"}
         print(json.dumps(answer), flush=True)
+
+
+def run_workload(net, inputs, op, a, channels_last):
+    """Runs one workload with the given activation layout; returns (seconds, check value)."""
+    net.channels_last = channels_last
+    start = time.perf_counter()
+    check = None
+    if op == "saliency":
+        check = float(saliency(net, inputs["batch"], a["channel"]).sum())
+    elif op == "gradcam":
+        check = float(grad_cam(net, inputs["batch"], a["channel"], a["layer"]).sum())
+    elif op == "fooling":
+        check = fooling(net, inputs["one"], a["target"], a["lr"], a["steps"])
+    elif op == "classvis":
+        check = float(class_visualisation(net, a["channel"], a["steps"], a["lr"], a["l2"], a["init_scale"],
+                                          a["low"], a["high"]).abs().mean())
+    elif op == "style":
+        low = torch.tensor(a["low"]).view(1, -1, 1, 1)
+        high = torch.tensor(a["high"]).view(1, -1, 1, 1)
+        check = float(style_transfer(net, inputs["content"], inputs["style"], low, high, a["content_layer"],
+                                     a["content_weight"], a["style_layers"], a["style_weights"],
+                                     a["tv_weight"], a["steps"]).abs().mean())
+    else:
+        raise ValueError(f"unknown op {op}")
+    return time.perf_counter() - start, check
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ Time(() => { using var m = Saliency.compute_saliency_maps(batch, Target.Channel(
 Ask("saliency", new JsonObject { ["channel"] = channel });
 
 var sharp = workloads.Select(_ => new List<double>()).ToArray();
+var pyLayouts = new Dictionary<string, string>();   // op -> the layout the PyTorch side chose for it
 var torchPy = workloads.Select(_ => new List<double>()).ToArray();
 var checks = new List<string>();
 for (int round = 0; round < rounds; round++)
@@ -152,6 +153,7 @@ for (int round = 0; round < rounds; round++)
             {
                 var answer = Ask(op, (JsonObject)a.DeepClone());
                 torchPy[w].Add(answer["seconds"]!.GetValue<double>());
+                pyLayouts[op] = answer["layout"]!.GetValue<string>();
                 if (round == 0 && rep == 0) checks.Add($"{op}: PyTorch check {answer["check"]}");
             }
         }
@@ -237,7 +239,7 @@ report.AppendLine($"- TorchSharp {typeof(torch).Assembly.GetName().Version} (lib
                   $"PyTorch {pyInfo["torch"]} ({pyInfo["blas"]}); {threads} threads each, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
 report.AppendLine($"- {rounds} round(s), the two sides alternating workload by workload (order flipped each time); saliency and Grad-CAM run {ShortRepeats} times a round. Times are medians of wall-clock seconds; a pair is one TorchSharp run and the PyTorch run next to it, so its ratio saw the same machine load.");
 report.AppendLine($"- Runtime: {InputGradients.Runtime.LibraryRuntime.Describe()}");
-report.AppendLine($"- PyTorch side at its best: batch norms folded into the convolutions as on our side ({pyInfo["folded_batch_norms"]} folded), Gram matrices by {pyInfo["gram"]} (the faster of bmm and a 1x1 convolution, timed on this machine at start-up).");
+report.AppendLine($"- PyTorch side at its best: batch norms folded into the convolutions as on our side ({pyInfo["folded_batch_norms"]} folded), Gram matrices by {pyInfo["gram"]} (the faster of bmm and a 1x1 convolution), timed on this machine at start-up; activations in the faster of NCHW and channels-last for each workload, timed on its first (untimed) call: {string.Join(", ", workloads.Select(w => $"{w.Op} {(pyLayouts.TryGetValue(w.Op, out var l) ? l : "?")}"))} (our backbone keeps them channels-last inside on the system oneDNN route).");
 report.AppendLine($"- Network: the ImageNet ResNet-18 backbone (ONNX graph), float32, CPU. Objective channel {channel} of layer4; fooling target: pooled feature {foolTarget}.");
 report.AppendLine();
 report.AppendLine("| workload | runs | TorchSharp (s) | PyTorch (s) | ratio of the medians | median ratio per pair | ratio per pair, min-max |");
