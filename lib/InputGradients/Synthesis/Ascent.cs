@@ -81,6 +81,7 @@ public static class Ascent
         var rng = new Random((int)o.Seed);
         var transform = o.Transform ?? Transform.None;
         using var optimizer = new Stepper(o, param.Parameters);
+        var parameterNames = param.Parameters.Select((_, i) => $"parameter {i} of the image").ToArray();   // for Gradients.grad's error
         var values = new List<double>();
         var frames = new List<(int, Tensor)>();
         bool stopped = false;
@@ -101,7 +102,7 @@ public static class Ascent
             }
             if (stopped) break;
             if (t == o.Iterations) break;
-            IReadOnlyList<Tensor> grads = Gradients.grad(v, param.Parameters, "The objective", param.Parameters.Select((_, i) => $"parameter {i} of the image").ToArray());
+            IReadOnlyList<Tensor> grads = Gradients.grad(v, param.Parameters, "The objective", parameterNames);
             if (o.NormalizeGradient) grads = grads.Select(NormalizePerExample).ToArray();
             optimizer.step(grads);
             param.after_step(t);
