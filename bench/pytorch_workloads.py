@@ -31,7 +31,7 @@ class Backbone:
 
     def __init__(self, net):
         self.net = net
-        self.channels_last = False  # set at setup by choose_layout, as the C# backbone keeps its activations NHWC inside
+        self.channels_last = False  # set per workload by serve() (the faster layout), as the C# backbone keeps its activations NHWC inside
         produced = {}
         for op, ins, outs, _ in net.nodes:
             produced[outs[0]] = op
