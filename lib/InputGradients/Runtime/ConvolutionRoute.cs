@@ -208,8 +208,9 @@ public static class ConvolutionRoute
 
     /// <summary>
     /// Runs plain-convolution probes through the system's oneDNN (<see cref="Runtime.SystemOneDnn"/>, switched on for
-    /// the check and restored after) and in float64 by libtorch, from the same seeded values; weight gradients are not
-    /// computed there, so <see cref="ProbeResult.WeightGradient"/> is 0.
+    /// the check and restored after), with NCHW and with channels-last input (a probe's errors are the worse of the
+    /// two), and in float64 by libtorch, from the same seeded values; weight gradients are not computed there, so
+    /// <see cref="ProbeResult.WeightGradient"/> is 0.
     /// </summary>
     public static IReadOnlyList<ProbeResult> CheckSystem(IEnumerable<Probe> probes, long seed = 0)
     {
@@ -231,10 +232,19 @@ public static class ConvolutionRoute
                 generator.manual_seed(seed + 1);
                 var upstream = randn(y64.shape, dtype: ScalarType.Float64, generator: generator);
                 var dx64 = autograd.grad([y64], [x64], [upstream])[0];
-                var x32 = x.to_type(ScalarType.Float32).requires_grad_();
-                var y32 = Runtime.SystemOneDnn.conv2d(x32, w.to_type(ScalarType.Float32), null, (p.Padding, p.Padding, p.Padding, p.Padding), p.Stride);
-                var dx32 = autograd.grad([y32], [x32], [upstream.to_type(ScalarType.Float32)])[0];
-                results.Add(new ProbeResult(p, RelativeError(y32.detach(), y64.detach()), RelativeError(dx32, dx64), 0));
+                // Both layouts the models use: NCHW (reordered to oneDNN's blocked layout) and channels-last (its NHWC
+                // kernels, which ResNet18Backbone uses inside a pass); they are different kernels.
+                double output = 0, inputGradient = 0;
+                foreach (bool channelsLast in new[] { false, true })
+                {
+                    using var plain = x.to_type(ScalarType.Float32);
+                    var x32 = (channelsLast ? Runtime.SystemOneDnn.ChannelsLast(plain) : plain.alias()).requires_grad_();
+                    var y32 = Runtime.SystemOneDnn.conv2d(x32, w.to_type(ScalarType.Float32), null, (p.Padding, p.Padding, p.Padding, p.Padding), p.Stride);
+                    var dx32 = autograd.grad([y32], [x32], [upstream.to_type(ScalarType.Float32)])[0];
+                    output = Math.Max(output, RelativeError(y32.detach(), y64.detach()));
+                    inputGradient = Math.Max(inputGradient, RelativeError(dx32, dx64));
+                }
+                results.Add(new ProbeResult(p, output, inputGradient, 0));
             }
         }
         finally { Runtime.SystemOneDnn.Enabled = before; }
@@ -253,6 +263,7 @@ public static class ConvolutionRoute
         key.AppendLine(Directory.Exists("/sys/devices/system/cpu/cpu0/cache") ? "cache topology visible" : "cache topology hidden");
         key.AppendLine(TorchRuntime.Info is { } i ? $"{i.TorchSharpVersion} {i.LibtorchVersion}" : typeof(torch).Assembly.FullName);
         key.AppendLine(Runtime.SystemOneDnn.Description);
+        key.AppendLine("system check: NCHW and channels-last");   // verdicts cached before it checked both are rechecked
         foreach (var p in Probes) key.AppendLine(p.ToString());
         string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.ToString())))[..16];
         return Path.Combine(TorchRuntime.CacheDirectory(), $"convolution-route-{hash}.txt");

@@ -213,8 +213,11 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
     [RequiresSystemOneDnnFact]
     public void The_routes_self_check_passes_here_and_refuses_transposed_probes()
     {
+        long channelsLastBefore = SystemOneDnn.ChannelsLastConvolutions;
         var results = ConvolutionRoute.CheckSystem(ConvolutionRoute.Probes.Where(p => !p.Transposed));
         Assert.Equal(ConvolutionRoute.Probes.Count(p => !p.Transposed), results.Count);
+        // The channels-last kernels the backbone uses inside a pass are checked too: forward and backward per probe.
+        Assert.True(SystemOneDnn.ChannelsLastConvolutions - channelsLastBefore >= 2 * results.Count, "the self-check did not run the channels-last kernels");
         // Float32 against float64 is never exact: an error of 0 would mean the check compared float64 with itself.
         Assert.All(results, r => Assert.InRange(Math.Max(r.Output, r.InputGradient), 1e-9, ConvolutionRoute.Tolerance / 10));
         Assert.Throws<ArgumentException>(() => ConvolutionRoute.CheckSystem(ConvolutionRoute.Probes.Where(p => p.Transposed)));
