@@ -273,6 +273,20 @@ def load_raw(path, shape):
     return torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(shape).copy())
 
 
+def set_malloc(settings):
+    """The C# side's glibc malloc thresholds (InputGradients.Runtime.MallocTuning), set here too so that the ratios
+    compare the libraries, not the allocator settings. PyTorch's CPU allocator is plain malloc as well."""
+    if not settings:
+        return "glibc's defaults"
+    import ctypes
+    mallopt = ctypes.CDLL("libc.so.6").mallopt
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    ok = mallopt(m_mmap_threshold, settings["mmap_threshold"]) == 1 and mallopt(m_trim_threshold, settings["trim_threshold"]) == 1
+    if not ok:
+        raise RuntimeError("mallopt refused the C# side's malloc settings")
+    return f"mmap threshold {settings['mmap_threshold'] >> 20} MB, trim threshold {settings['trim_threshold'] >> 20} MB (mallopt)"
+
+
 def serve():
     net = None
     inputs = {}
@@ -282,6 +296,7 @@ def serve():
         op = cmd["op"]
         if op == "setup":
             torch.set_num_threads(cmd["threads"])
+            malloc = set_malloc(cmd.get("malloc"))
             onnx_net = OnnxBackbone(find_onnx())
             folded = fold_batch_norms(onnx_net)  # the peer at its best: what the C# side does, done here too
             net = Backbone(onnx_net)
@@ -292,7 +307,8 @@ def serve():
             gram = choose_gram(net, inputs["style"], cmd.get("style_layers", ["stem.relu", "layer1", "layer2", "layer3"]))
             check_layouts(net, inputs["batch"])
             answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_library(),
-                      "gram": "1x1 convolution" if gram is gram_conv else "bmm", "folded_batch_norms": folded}
+                      "gram": "1x1 convolution" if gram is gram_conv else "bmm", "folded_batch_norms": folded,
+                      "malloc": malloc}
         elif op == "quit":
             break
         else:

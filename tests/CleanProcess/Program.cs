@@ -47,6 +47,7 @@ using (torch.no_grad())
     Console.WriteLine("convolutions=ran");
 }
 Console.WriteLine($"system-onednn={ConvolutionRoute.Current?.SystemOneDnn}");
+Console.WriteLine($"heap-24mb={AllocatorProbe.FromHeap(24 << 20)}");
 
 // Which libtorch is mapped into this process (a system libtorch hijacking the load would show up here).
 foreach (var line in File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -59,4 +60,24 @@ if (args.Length > 0)
     var chart = Chart2D_Scatter.Chart.Line<double, double, string>(new[] { 0.0, 1.0, 2.0 }, new[] { 0.0, 1.0, 4.0 }, null, "clean-process-line", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     File.WriteAllText(args[0], GenericChart.toChartHTML(chart));
     Console.WriteLine($"html={args[0]}");
+}
+
+/// <summary>Whether glibc serves a block from its heap or maps it afresh: mallinfo2's count of mapped blocks (hblks) before and after.</summary>
+static class AllocatorProbe
+{
+    [System.Runtime.InteropServices.DllImport("libc")] static extern IntPtr malloc(nuint size);
+    [System.Runtime.InteropServices.DllImport("libc")] static extern void free(IntPtr p);
+    [System.Runtime.InteropServices.DllImport("libc")] static extern MallInfo2 mallinfo2();
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    struct MallInfo2 { public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost; }
+
+    public static bool FromHeap(int bytes)
+    {
+        var before = mallinfo2().Hblks;
+        var p = malloc((nuint)bytes);
+        var after = mallinfo2().Hblks;
+        free(p);
+        return after == before;
+    }
 }

@@ -58,7 +58,7 @@ public static class LibraryRuntime
         Ensure();
         var route = ConvolutionRoute.Ensure();
         string versions = TorchRuntime.Info is { } info
-            ? $"TorchSharp {info.TorchSharpVersion}, libtorch {info.LibtorchVersion}, {info.OpenMpWaiting}"
+            ? $"TorchSharp {info.TorchSharpVersion}, libtorch {info.LibtorchVersion}, {info.OpenMpWaiting}, {info.Allocator}"
             : $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}";
         string nnpack = route.Nnpack ? "" : $"; NNPACK off ({route.NnpackNote.ToLowerInvariant()})";
         return $"{versions}, {TorchSharp.torch.get_num_threads()} threads; {route.Summary}{nnpack}";

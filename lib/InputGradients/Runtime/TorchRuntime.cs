@@ -91,6 +91,8 @@ public static class TorchRuntime
             ? $"{OmpWaitPolicy}={userPolicy ?? "unset"}, GOMP_SPINCOUNT={userSpin ?? "unset"} (yours)"
             : $"{OmpWaitPolicy}={NativeEnvironment.SetDefault(OmpWaitPolicy, "PASSIVE")} (the library's default)";
 
+        string allocator = MallocTuning.Apply();
+
         var handles = new Dictionary<string, IntPtr>(StringComparer.Ordinal);
         foreach (var lib in new[] { "c10", "torch_cpu", "torch" })
             handles[lib] = LoadOrExplain(Path.Combine(libtorchDir, $"lib{lib}.so"));
@@ -105,7 +107,7 @@ public static class TorchRuntime
         {
             // Someone set a resolver already; the preloaded sonames still win for by-name loads.
         }
-        return new TorchNativeInfo(torchSharpVersion, libtorchVersion, libtorchDir, libTorchSharp, original, patched, waitPolicy);
+        return new TorchNativeInfo(torchSharpVersion, libtorchVersion, libtorchDir, libTorchSharp, original, patched, waitPolicy, allocator);
     }
 
     /// <summary>Where to cache patched natives: $XDG_CACHE_HOME or ~/.cache, under input-gradients/native.</summary>
@@ -255,5 +257,6 @@ public static class TorchRuntime
 /// <param name="OriginalLibTorchSharpPath">TorchSharp's own file.</param>
 /// <param name="Patched">Whether the GLIBCXX_3.4.32 requirement had to be relaxed on this system.</param>
 /// <param name="OpenMpWaiting">How idle OpenMP threads wait, and who chose it.</param>
+/// <param name="Allocator">The malloc settings in force (<see cref="MallocTuning"/>).</param>
 public sealed record TorchNativeInfo(string TorchSharpVersion, string LibtorchVersion, string LibtorchDirectory,
-    string LibTorchSharpPath, string OriginalLibTorchSharpPath, bool Patched, string OpenMpWaiting);
+    string LibTorchSharpPath, string OriginalLibTorchSharpPath, bool Patched, string OpenMpWaiting, string Allocator);

@@ -31,7 +31,9 @@ public class CleanProcessTests
         Assert.Contains(Expected, output);
         // The convolution route is decided and named, and libtorch's NNPACK warning reaches no one (it would print once per convolution).
         Assert.Contains("convolutions=ran", output);
-        Assert.Matches(@"runtime=TorchSharp \S+, libtorch \S+, OMP_WAIT_POLICY=PASSIVE \(the library's default\), \d+ threads; convolutions: ", Line(output, "runtime="));
+        Assert.Matches(@"runtime=TorchSharp \S+, libtorch \S+, OMP_WAIT_POLICY=PASSIVE \(the library's default\), malloc: blocks up to 32 MB reused, not mapped afresh \(the library's default\), \d+ threads; convolutions: ", Line(output, "runtime="));
+        // glibc's own threshold would map a 24 MB block afresh; the library's settings serve it from the heap.
+        Assert.Equal("heap-24mb=True", Line(output, "heap-24mb="));
         Assert.Equal("omp-wait-policy=PASSIVE", Line(output, "omp-wait-policy=")); // what libgomp reads, set before it loaded
         Assert.DoesNotContain(output.Split('\n'), l => !l.StartsWith("runtime=") && l.Contains("NNPACK"));
         // A fresh cache: the child checked the routes itself. Where libtorch's oneDNN is wrong and the system's oneDNN
@@ -118,6 +120,24 @@ public class CleanProcessTests
         var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
         Assert.True(code == 0, $"exit code {code}\n{output}");
         Assert.Contains(expected, Line(output, "runtime="));
+    }
+
+    /// <summary>
+    /// The malloc settings (<see cref="MallocTuning"/>) give way to the user's: with <c>INPUTGRADIENTS_MALLOC=glibc</c> or
+    /// glibc's own tunables, a 24 MB block is mapped afresh as glibc does by default (the probe can tell the two apart).
+    /// </summary>
+    [Theory]
+    [InlineData(MallocTuning.OptOutVariable, "glibc", "malloc: glibc's defaults (INPUTGRADIENTS_MALLOC=glibc)")]
+    [InlineData("GLIBC_TUNABLES", "glibc.malloc.arena_max=2", "malloc: yours (GLIBC_TUNABLES)")]
+    public void A_users_own_malloc_settings_win(string variable, string value, string expected)
+    {
+        using var tmp = new TempDir();
+        var env = CleanEnvironment(tmp.Path);
+        env[variable] = value;
+        var (code, output) = Run(DotnetHost, [CleanProcessDll()], Repo, env, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"exit code {code}\n{output}");
+        Assert.Contains(expected, Line(output, "runtime="));
+        Assert.Equal("heap-24mb=False", Line(output, "heap-24mb="));
     }
 
     [Fact]

@@ -167,9 +167,10 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         long used = SystemOneDnn.ChannelsLastConvolutions - before;
         var nchw = Run(false);
         Assert.Equal(0, SystemOneDnn.ChannelsLastConvolutions - before - used);
-        // To layer4: the stem and sixteen 3x3 convolutions forward, the stem and twelve backward from layer3 (the 1x1
-        // stride-2 shortcuts go to libtorch); layer4's gradient by layer3 adds its own.
-        Assert.True(used >= 17 + 13, $"only {used} convolutions ran channels-last");
+        // To layer4 (2, 2, 2 and 3 blocks): all 22 convolutions forward (the stem, eighteen 3x3, three 1x1 stride-2
+        // shortcuts), fifteen backward from layer3 (the stem, twelve 3x3, two shortcuts); layer4's gradient by layer3
+        // adds its own seven.
+        Assert.True(used >= 22 + 15 + 7, $"only {used} convolutions ran channels-last");
         Assert.True(ConvolutionRoute.RelativeError(nhwc.Stem, nchw.Stem.to(float64)) < 1e-5, "stem differs between layouts");
         Assert.True(ConvolutionRoute.RelativeError(nhwc.Layer3, nchw.Layer3.to(float64)) < 1e-5, "layer3 differs between layouts");
         Assert.True(ConvolutionRoute.RelativeError(nhwc.Gradient, nchw.Gradient.to(float64)) < 1e-4, "input gradient differs between layouts");
@@ -184,6 +185,24 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
             With(true, () => model.forward_features(x, "layer3"));
         }
         Assert.False(hookSawChannelsLast ?? true, "with a hook registered the pass must stay NCHW (or the hook did not run)");
+    }
+
+    /// <summary>
+    /// The 1x1 stride-2 shortcuts' exported padding leaves the input's last row and column out (a trailing padding of
+    /// -1); they run here with padding 0, which reads those nowhere either. All 22 convolutions take this route.
+    /// </summary>
+    [RequiresSystemOneDnnFact]
+    public void Every_backbone_convolution_takes_this_route_the_strided_shortcuts_too()
+    {
+        using var scope = NewDisposeScope();
+        using var model = ResNet18Backbone.Load();
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        int convolutions = model.named_modules().Count(m => m.module.GetType().Name == "PaddedConv");
+        Assert.Equal(1 + 2 * (2 + 2 + 2 + 3) + 3, convolutions);   // stem, two per block, three shortcuts
+        var x = model.Preprocess(rand(new long[] { 1, 3, 64, 64 }, generator: new Generator(9)) * 255);
+        long before = SystemOneDnn.ChannelsLastConvolutions;
+        With(true, () => { using var noGrad = no_grad(); return model.forward_features(x, "layer4"); });
+        Assert.Equal(convolutions, SystemOneDnn.ChannelsLastConvolutions - before);
     }
 
     [Fact]

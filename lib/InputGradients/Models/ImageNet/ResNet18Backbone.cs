@@ -460,8 +460,11 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             // channels). Other strided convolutions stay with libtorch.
             long bottom = (h - 1) * s[0] + k[0] - x.shape[2] - p[0], right = (w - 1) * s[1] + k[1] - x.shape[3] - p[1];
             bool square = s[0] == s[1] && bottom >= 0 && right >= 0;
-            if (square && Runtime.SystemOneDnn.Enabled)
-                return Runtime.SystemOneDnn.conv2d(x, weight, bias, (p[0], bottom, p[1], right), s[0]);
+            // A negative trailing padding above -stride (the 1x1 stride-2 shortcuts: the last row and column are read
+            // by no output) is the same convolution as padding 0, whose output size rounds down to the same h x w.
+            bool trailingSlack = s[0] == s[1] && bottom > -s[0] && right > -s[1];
+            if (trailingSlack && Runtime.SystemOneDnn.Enabled)
+                return Runtime.SystemOneDnn.conv2d(x, weight, bias, (p[0], Math.Max(bottom, 0), p[1], Math.Max(right, 0)), s[0]);
             bool shape = square && (s[0] == 1 || x.shape[1] * s[0] * s[1] <= 16);
             if (shape && Runtime.Kn2Row.Enabled)
                 return Runtime.Kn2Row.conv2d(x, weight, bias, (p[0], bottom, p[1], right), s[0]);
