@@ -79,7 +79,7 @@ var psi = new ProcessStartInfo(python, [Path.Combine(root, "bench", "pytorch_wor
 psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
 using var py = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
 // The same glibc malloc settings on both sides when ours are in force (InputGradients.Runtime.MallocTuning).
-bool tunedMalloc = InputGradients.Runtime.MallocTuning.Apply().Contains("reused", StringComparison.Ordinal);
+bool tunedMalloc = InputGradients.Runtime.MallocTuning.Tuned;
 var pyInfo = Ask("setup", new JsonObject
 {
     ["threads"] = threads, ["inputs"] = inputs,

@@ -235,12 +235,12 @@ public static class ConvolutionRoute
                 // Both layouts the models use: NCHW (reordered to oneDNN's blocked layout) and channels-last (its NHWC
                 // kernels, which ResNet18Backbone uses inside a pass); they are different kernels.
                 double output = 0, inputGradient = 0;
+                var (plain, w32, upstream32) = (x.to_type(ScalarType.Float32), w.to_type(ScalarType.Float32), upstream.to_type(ScalarType.Float32));
                 foreach (bool channelsLast in new[] { false, true })
                 {
-                    using var plain = x.to_type(ScalarType.Float32);
                     var x32 = (channelsLast ? Runtime.SystemOneDnn.ChannelsLast(plain) : plain.alias()).requires_grad_();
-                    var y32 = Runtime.SystemOneDnn.conv2d(x32, w.to_type(ScalarType.Float32), null, (p.Padding, p.Padding, p.Padding, p.Padding), p.Stride);
-                    var dx32 = autograd.grad([y32], [x32], [upstream.to_type(ScalarType.Float32)])[0];
+                    var y32 = Runtime.SystemOneDnn.conv2d(x32, w32, null, (p.Padding, p.Padding, p.Padding, p.Padding), p.Stride);
+                    var dx32 = autograd.grad([y32], [x32], [upstream32])[0];
                     output = Math.Max(output, RelativeError(y32.detach(), y64.detach()));
                     inputGradient = Math.Max(inputGradient, RelativeError(dx32, dx64));
                 }

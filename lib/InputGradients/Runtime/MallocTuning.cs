@@ -33,6 +33,10 @@ public static class MallocTuning
 
     static readonly object Gate = new();
     static string? applied;
+    static bool tuned;
+
+    /// <summary>Whether the library's settings are in force in this process (applying them first if need be).</summary>
+    public static bool Tuned { get { Apply(); return tuned; } }
 
     /// <summary>What to do, given the process environment <paramref name="getenv"/>: null to tune, else why not.</summary>
     public static string? ReasonToLeave(Func<string, string?> getenv)
@@ -69,6 +73,7 @@ public static class MallocTuning
             if (mallopt(M_MMAP_THRESHOLD, MmapThreshold) != 1 || mallopt(M_TRIM_THRESHOLD, TrimThreshold) != 1)
                 return "malloc: glibc's defaults (mallopt refused)";
         }
+        tuned = true;
         return $"malloc: blocks up to {MmapThreshold >> 20} MB reused, not mapped afresh (the library's default)";
     }
 }

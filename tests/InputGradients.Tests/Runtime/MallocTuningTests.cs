@@ -26,9 +26,10 @@ public class MallocTuningTests
     {
         var said = TorchRuntime.Info?.Allocator;
         Assert.NotNull(said);
-        var expected = MallocTuning.ReasonToLeave(NativeEnvironment.Get) is { } reason
-            ? $"malloc: {reason}" : "malloc: blocks up to 32 MB reused, not mapped afresh (the library's default)";
+        var reason = MallocTuning.ReasonToLeave(NativeEnvironment.Get);
+        var expected = reason is not null ? $"malloc: {reason}" : "malloc: blocks up to 32 MB reused, not mapped afresh (the library's default)";
         Assert.Equal(expected, said);
+        Assert.Equal(reason is null, MallocTuning.Tuned);
         Assert.Contains(said, InputGradients.Runtime.LibraryRuntime.Describe());
     }
 }
