@@ -82,6 +82,13 @@ public static class ConvolutionRoute
         new(true, 5, 33, 34, 5, 1, 0, 21),
     ];
 
+    /// <summary>
+    /// What the system oneDNN route (<see cref="Runtime.SystemOneDnn"/>) is checked with: the plain probes above, and a
+    /// 1x1 stride-2 convolution, the backbone's projection shortcuts, which oneDNN computes with other kernels than the
+    /// rest and which take that route too.
+    /// </summary>
+    public static readonly IReadOnlyList<Probe> SystemProbes = [.. Probes.Where(p => !p.Transposed), new(false, 2, 64, 128, 1, 2, 0, 14)];
+
     /// <summary>How one probe compared: worst relative error of the output, input gradient and weight gradient (NaN counts as infinite).</summary>
     public sealed record ProbeResult(Probe Probe, double Output, double InputGradient, double WeightGradient)
     {
@@ -199,7 +206,7 @@ public static class ConvolutionRoute
     static (bool Passed, string Reason) CheckSystemOnce()
     {
         if (!Runtime.SystemOneDnn.Available) return (false, Runtime.SystemOneDnn.Description);
-        var results = CheckSystem(Probes.Where(p => !p.Transposed));
+        var results = CheckSystem(SystemProbes);
         int wrong = results.Count(r => r.Wrong);
         return wrong == 0
             ? (true, $"self-check passed: {results.Count} shapes within {Tolerance:0e0} of float64")
@@ -265,6 +272,7 @@ public static class ConvolutionRoute
         key.AppendLine(Runtime.SystemOneDnn.Description);
         key.AppendLine("system check: NCHW and channels-last");   // verdicts cached before it checked both are rechecked
         foreach (var p in Probes) key.AppendLine(p.ToString());
+        foreach (var p in SystemProbes) key.AppendLine("system " + p);
         string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.ToString())))[..16];
         return Path.Combine(TorchRuntime.CacheDirectory(), $"convolution-route-{hash}.txt");
     }
