@@ -44,7 +44,7 @@ public static class OriginalExperiment
         }
         using var _ = squeeze;
         var imagenet = ClassNames.ImageNet();
-        var sx = Transforms.Normalize(rgb / 255, Transforms.ImageNetMean, Transforms.ImageNetStd);
+        var sx = Transforms.Normalize(rgb.div_scalar(255), Transforms.ImageNetMean, Transforms.ImageNetStd);
         var sy = squeeze.call(sx).argmax(1);
         var snames = sy.data<long>().Select(k => ClassNames.Short(imagenet[(int)k])).ToArray();
         int n = (int)rgb.shape[0];
@@ -62,12 +62,12 @@ public static class OriginalExperiment
         using var sf = FoolingImage.make(sx.narrow(0, 0, 1), 6, squeeze, progress: new ProgressReport<FoolingProgress>(p => sp.Report(p.Iteration, p.MaxIterations)));
         sp.Report(100, 100);
         Tensor Pixels(Tensor x) => Transforms.Normalize(x, Transforms.ImageNetMean.Select((m, c) => -m / Transforms.ImageNetStd[c]).ToArray(),
-            Transforms.ImageNetStd.Select(s => 1 / s).ToArray()).clamp(0, 1);
+            Transforms.ImageNetStd.Select(s => 1 / s).ToArray()).clamp_scalar(0, 1);
         Show($"fooling: succeeded {sf.Succeeded} after {sf.Iterations} steps");
         Show(new ImageGrid(4).Title("SqueezeNet fooling image (target: stingray)").PanelSize(180)
             .Add(rgb[0], $"original: {snames[0]}").Add(Pixels(sf.Image)[0], "fooling: stingray")
-            .Add(Pixels(sf.Image)[0] - Pixels(sx.narrow(0, 0, 1))[0] + 0.5, "difference", null, ImageScale.Unit)
-            .Add((Pixels(sf.Image)[0] - Pixels(sx.narrow(0, 0, 1))[0]) * 10 + 0.5, "difference x10", null, ImageScale.Unit));
+            .Add((Pixels(sf.Image)[0] - Pixels(sx.narrow(0, 0, 1))[0]).add_scalar(0.5), "difference", null, ImageScale.Unit)
+            .Add((Pixels(sf.Image)[0] - Pixels(sx.narrow(0, 0, 1))[0]).mul_scalar(10).add_scalar(0.5), "difference x10", null, ImageScale.Unit));
 
         var vp = Progress.Show("SqueezeNet class visualisation: tarantula");
         using var sv = ClassVisualization.create(76, squeeze, new ClassVisualizationOptions

@@ -179,8 +179,8 @@ public static class Methods
                                    Markup.Escape($" after {result.Iterations} steps: the network now ranks first {what}"));
                 var fooled = m.ToImage(result.Image);
                 var diff = fooled - image;
-                var scale = diff.abs().max().clamp_min(1e-12);
-                var magnified = (diff / scale / 2 + 0.5).clamp(0, 1);
+                var scale = diff.abs().max().clamp_scalar(1e-12, null);
+                var magnified = (diff / scale).mul_scalar(0.5).add_scalar(0.5).clamp_scalar(0, 1);
                 string f1 = Path.Combine(r.Out, $"{Stem(path)}.fooling.{tag}.png");
                 string f2 = Path.Combine(r.Out, $"{Stem(path)}.fooling.{tag}.difference.png");
                 Save(r, (fooled, f1), (magnified, f2));

@@ -118,9 +118,9 @@ public sealed class CliModel : IDisposable
     static Tensor FashionGrey(Tensor rgb01)
     {
         using var scope = NewDisposeScope();
-        var grey = (0.299 * rgb01[0] + 0.587 * rgb01[1] + 0.114 * rgb01[2]).unsqueeze(0);
+        var grey = rgb01[0].mul_scalar(0.299).add_tensor(rgb01[1], 0.587).add_tensor(rgb01[2], 0.114).unsqueeze(0);
         var border = cat([grey[0, 0], grey[0, -1], grey[0, .., 0], grey[0, .., -1]]).mean().item<float>();
-        if (border > 0.5f) grey = 1 - grey;
+        if (border > 0.5f) grey = grey.rsub_scalar(1);
         return grey.MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using InputGradients.Display;
 using InputGradients.Imaging;
 using TorchSharp;
@@ -19,8 +20,8 @@ public static class Render
         var m = map.detach().to_type(ScalarType.Float32).cpu();
         var lo = m.min();
         var hi = clipTop ? m.flatten().quantile(tensor(0.995f)) : m.max();
-        var range = (hi - lo).clamp_min(1e-12);
-        return ((m - lo) / range).clamp(0, 1).MoveToOuterDisposeScope();
+        var range = (hi - lo).clamp_scalar(1e-12, null);
+        return ((m - lo) / range).clamp_scalar(0, 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>A [0, 1] map H×W → RGB 3×H×W in the jet colour map.</summary>
@@ -42,8 +43,8 @@ public static class Render
     {
         using var scope = NewDisposeScope();
         var rgb = image01.shape[0] == 1 ? image01.expand(3, -1, -1) : image01;
-        var a = unit.unsqueeze(0) * alpha;
-        return (rgb * (1 - a) + Colour(unit) * a).MoveToOuterDisposeScope();
+        var a = unit.unsqueeze(0).mul_scalar(alpha);
+        return (rgb * a.rsub_scalar(1)).add_tensor(Colour(unit) * a).MoveToOuterDisposeScope();
     }
 
     /// <summary>Saves C×H×W on 0-1, enlarged by a whole factor (nearest) up to <see cref="MinSide"/> unless

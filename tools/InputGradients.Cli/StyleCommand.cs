@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using InputGradients.Experiments;
 using System.CommandLine;
 using InputGradients.Imaging;
@@ -94,7 +95,7 @@ public static class StyleCommand
         {
             var last = result.History[^1];
             console.MarkupLineInterpolated($"  final losses: content {last.Content:G3}, style {last.Style:G3}, tv {last.Tv:G3}");
-            var rgb = (net.Deprocess(result.Image)[0] / 255).clamp(0, 1);
+            var rgb = net.Deprocess(result.Image)[0].div_scalar(255).clamp_scalar(0, 1);
             Render.Save(rgb, outPath, enlarge: false);
         }
         console.MarkupLineInterpolated($"  wrote [green]{outPath}[/]");

@@ -8,6 +8,7 @@
 //       (writes the first 16 test images as PNG + IDX with labels, and does not train)
 using System.Diagnostics;
 using System.Text.Json;
+using InputGradients.Core;
 using InputGradients.Data;
 using InputGradients.Models;
 using Spectre.Console;
@@ -131,7 +132,7 @@ AnsiConsole.Progress()
                 // Augmentation: horizontal flip of about half the batch (clothes are left-right symmetric enough).
                 if (flipAugment)
                 {
-                    var flip = torch.rand(len, 1, 1, 1) < 0.5;
+                    var flip = torch.rand(len, 1, 1, 1).lt_scalar(0.5);
                     x = torch.where(flip, x.flip(3), x);
                 }
                 optimizer.zero_grad();

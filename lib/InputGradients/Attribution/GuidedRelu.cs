@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -16,13 +17,13 @@ public sealed class GuidedReluFunction : SingleTensorFunction<GuidedReluFunction
     {
         var x = (Tensor)vars[0];
         ctx.save_for_backward(new List<Tensor> { x });
-        return x.clamp_min(0);
+        return x.clamp_scalar(0, null);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
         var x = ctx.get_saved_variables()[0];
         var g = grad_output;
-        return new List<Tensor> { g.clamp_min(0) * x.gt(0).to_type(g.dtype) };
+        return new List<Tensor> { g.clamp_scalar(0, null) * x.gt_scalar(0).to_type(g.dtype) };
     }
 }

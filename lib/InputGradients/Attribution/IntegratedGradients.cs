@@ -61,15 +61,15 @@ public sealed class IntegratedGradients(nn.Module<Tensor, Tensor> model, Integra
             using var inner = torch.NewDisposeScope();
             long end = Math.Min(rows, start + chunk);
             // Row r is step r / N of example r % N (step-major, as Captum expands).
-            var r = torch.arange(start, end, dtype: ScalarType.Int64, device: x.device);
-            var ex = r.remainder(n);
-            var st = r.div(n, rounding_mode: RoundingMode.floor);
-            var a = alpha_t.index_select(0, st).view(view);
-            var xs = x0.index_select(0, ex) + a * diff.index_select(0, ex);
             var exs = new long[end - start];
-            for (long i = start; i < end; i++) exs[i - start] = i % n;
+            var steps = new long[end - start];
+            for (long i = start; i < end; i++) (exs[i - start], steps[i - start]) = (i % n, i / n);
+            var ex = torch.tensor(exs, device: x.device);
+            var st = torch.tensor(steps, device: x.device);
+            var a = alpha_t.index_select(0, st).view(view);
+            var xs = x0.index_select(0, ex).add_tensor(a * diff.index_select(0, ex));
             var (g, _) = Gradients.input_gradients(model, xs, target.for_rows(exs));
-            total.index_add_(0, ex, g * weight_t.index_select(0, st).view(view), 1.0);
+            total.index_add_tensor_(0, ex, g * weight_t.index_select(0, st).view(view));
         }
         var attributions = total * diff;
 

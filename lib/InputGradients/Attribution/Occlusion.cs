@@ -49,7 +49,7 @@ public sealed class Occlusion(nn.Module<Tensor, Tensor> model) : IAttribution
         var sum = torch.zeros(n, 1, h, w, dtype: x.dtype, device: x.device);
         var count = torch.zeros(1, 1, h, w, dtype: x.dtype, device: x.device);
         foreach (var (top, left) in windows)
-            count[.., .., TensorIndex.Slice(top, top + WindowHeight), TensorIndex.Slice(left, left + WindowWidth)].add_(1);
+            count[.., .., TensorIndex.Slice(top, top + WindowHeight), TensorIndex.Slice(left, left + WindowWidth)].add_scalar_(1);
         for (long i = 0; i < n; i++) {
             var one = x[i].unsqueeze(0);
             var rows0 = new long[] { i };
@@ -59,14 +59,14 @@ public sealed class Occlusion(nn.Module<Tensor, Tensor> model) : IAttribution
                 var part = windows.Skip(w0).Take(BatchSize).ToList();
                 var batch = one.repeat(part.Count, 1, 1, 1);
                 for (int j = 0; j < part.Count; j++)
-                    batch[j, .., TensorIndex.Slice(part[j].top, part[j].top + WindowHeight), TensorIndex.Slice(part[j].left, part[j].left + WindowWidth)].fill_(Baseline);
+                    batch[j, .., TensorIndex.Slice(part[j].top, part[j].top + WindowHeight), TensorIndex.Slice(part[j].left, part[j].left + WindowWidth)].fill_scalar_(Baseline);
                 var rows = Enumerable.Repeat(i, part.Count).ToArray();
                 var drop = full - target.for_rows(rows).scores(model.call(batch), new Dictionary<string, Tensor>(), part.Count);
                 for (int j = 0; j < part.Count; j++)
-                    sum[i, .., TensorIndex.Slice(part[j].top, part[j].top + WindowHeight), TensorIndex.Slice(part[j].left, part[j].left + WindowWidth)].add_(drop[j]);
+                    sum[i, .., TensorIndex.Slice(part[j].top, part[j].top + WindowHeight), TensorIndex.Slice(part[j].left, part[j].left + WindowWidth)].add_tensor_(drop[j]);
             }
         }
-        var mean = sum / count.clamp_min(1);
+        var mean = sum / count.clamp_scalar(1, null);
         return mean.expand(n, x.shape[1], h, w).contiguous().MoveToOuterDisposeScope();
     }
 }

@@ -30,7 +30,7 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
         var x = inputs.detach();
         var flat = x.reshape(x.shape[0], -1);
         var view = new long[x.dim()]; Array.Fill(view, 1L); view[0] = -1;
-        var sigma = ((flat.amax(new long[] { 1 }) - flat.amin(new long[] { 1 })) * NoiseLevel).view(view);
+        var sigma = (flat.amax(new long[] { 1 }) - flat.amin(new long[] { 1 })).mul_scalar(NoiseLevel).view(view);
         using var gen = new torch.Generator((ulong)Seed, x.device);
         Tensor? sum = null;
         for (int s = 0; s < Samples; s++) {
@@ -38,12 +38,12 @@ public sealed class SmoothGrad(IAttribution inner) : IAttribution
             // One noise draw per sample, shared by the examples of the batch, so that an example's result does not
             // depend on the rest of its batch (batched == one at a time).
             var shape = (long[])x.shape.Clone(); shape[0] = 1;
-            var noisy = x + torch.randn(shape, dtype: x.dtype, device: x.device, generator: gen) * sigma;
+            var noisy = x.add_tensor(torch.randn(shape, dtype: x.dtype, device: x.device, generator: gen) * sigma);
             var a = inner.attribute(noisy, target);
             if (Squared) a = a * a;
             if (sum is null) sum = a.MoveToOuterDisposeScope();
-            else sum.add_(a);
+            else sum.add_tensor_(a);
         }
-        return (sum! / Samples).MoveToOuterDisposeScope();
+        return sum!.div_scalar(Samples).MoveToOuterDisposeScope();
     }
 }

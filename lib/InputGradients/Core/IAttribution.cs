@@ -53,7 +53,7 @@ public static class LayerAttribution
         var flat = maps.reshape(maps.shape[0], -1);
         var min = flat.min(1, keepdim: true).values;
         var max = flat.max(1, keepdim: true).values;
-        var range = (max - min).clamp_min(1e-12);
+        var range = (max - min).clamp_scalar(1e-12, null);
         var shape = new long[maps.dim()]; Array.Fill(shape, 1L); shape[0] = maps.shape[0];
         return ((flat - min) / range).reshape(maps.shape).MoveToOuterDisposeScope();
     }

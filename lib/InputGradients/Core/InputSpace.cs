@@ -73,7 +73,7 @@ public sealed class InputSpace
     {
         Check(image01, "from_image");
         using var scope = torch.NewDisposeScope();
-        var x = image01.index_select(1, Order(image01.device)) * Scale;
+        var x = image01.index_select(1, Order(image01.device)).mul_scalar(Scale);
         x = (x - Column(Mean, x)) / Column(Std, x);
         return x.MoveToOuterDisposeScope();
     }
@@ -83,9 +83,9 @@ public sealed class InputSpace
     {
         Check(input, "to_image");
         using var scope = torch.NewDisposeScope();
-        var img = (input * Column(Std, input) + Column(Mean, input)) / Scale;
+        var img = (input * Column(Std, input)).add_tensor(Column(Mean, input)).div_scalar(Scale);
         img = img.index_select(1, Inverse(input.device));
-        if (clamp) img = img.clamp(0, 1);
+        if (clamp) img = img.clamp_scalar(0, 1);
         return img.MoveToOuterDisposeScope();
     }
 

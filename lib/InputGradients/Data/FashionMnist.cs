@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,7 +68,7 @@ public static class FashionMnist
 
         using var scope = NewDisposeScope();
         var x = tensor(images.Data, [images.Shape[0], 1, images.Shape[1], images.Shape[2]], ScalarType.Byte)
-            .to_type(ScalarType.Float32).div_(255f);
+            .to_type(ScalarType.Float32).div_scalar_(255);
         var y = tensor(labels.Data, [labels.Shape[0]], ScalarType.Byte).to_type(ScalarType.Int64);
         return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,7 +26,7 @@ public static class PercentileScale
         var a = attributions.detach().to_type(ScalarType.Float32);
         var flat = a.reshape(a.shape[0], -1);
         long k = Math.Max(1, (long)Math.Ceiling(percentile / 100 * flat.shape[1]));   // nearest rank
-        var clip = flat.abs().kthvalue(k, 1, keepdim: true).values.clamp_min(1e-30f);
-        return (0.5f + 0.5f * (flat / clip).clamp(-1, 1)).reshape(a.shape).MoveToOuterDisposeScope();
+        var clip = flat.abs().kthvalue(k, 1, keepdim: true).values.clamp_scalar(1e-30f, null);
+        return (flat / clip).clamp_scalar(-1, 1).mul_scalar(0.5).add_scalar(0.5).reshape(a.shape).MoveToOuterDisposeScope();
     }
 }

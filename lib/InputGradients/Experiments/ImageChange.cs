@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,8 +24,8 @@ public readonly record struct ImageChange(double LInf, double L2, double MeanAbs
         if (original.numel() == 0) throw new ArgumentException("ImageChange: the images are empty.");
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var d = (changed.detach() - original.detach()).to_type(ScalarType.Float64).abs() * unit;
-        return new ImageChange(d.max().item<double>(), d.pow(2).sum().sqrt().item<double>(), d.mean().item<double>());
+        var d = (changed.detach() - original.detach()).to_type(ScalarType.Float64).abs().mul_scalar(unit);
+        return new ImageChange(d.max().item<double>(), d.pow_scalar(2).sum().sqrt().item<double>(), d.mean().item<double>());
     }
 
     public override string ToString() => $"L∞ {LInf:0.##}, L2 {L2:0.#}, mean |change| {MeanAbs:0.###}";

@@ -79,7 +79,7 @@ public static class ImageIO
             var (ph, pw, samples, alpha16) = Png16.Decode(bytes, name, limits);
             if (ph != h || pw != w)
                 throw new InvalidDataException($"{name}: the PNG header gives two sizes ({pw}x{ph} and {w}x{h}); the file is damaged");
-            hwc = tensor(samples.Select(v => (float)v).ToArray(), [ph, pw, 4]).div_(65535f);
+            hwc = tensor(samples.Select(v => (float)v).ToArray(), [ph, pw, 4]).div_scalar_(65535);
             hasAlpha = alpha16;
         }
         else
@@ -100,16 +100,16 @@ public static class ImageIO
             if (result != SKCodecResult.Success)
                 throw new InvalidDataException(
                     $"{name}: cannot decode {codec.EncodedFormat} image of {w}x{h} ({Describe(result)})");
-            hwc = tensor(pixels, [h, w, 4], ScalarType.Byte).to_type(ScalarType.Float32).div_(255f);
+            hwc = tensor(pixels, [h, w, 4], ScalarType.Byte).to_type(ScalarType.Float32).div_scalar_(255);
         }
         var rgb = hwc.narrow(2, 0, 3);
         if (alpha == AlphaMode.CompositeOnWhite && hasAlpha)
         {
             var a = hwc.narrow(2, 3, 1);
-            rgb = rgb * a + (1 - a);
+            rgb = (rgb * a).add_tensor(a.rsub_scalar(1));
         }
         var chw = rgb.permute(2, 0, 1).contiguous();
-        if (scale == PixelScale.Byte) chw = chw.mul(255f);
+        if (scale == PixelScale.Byte) chw = chw.mul_scalar(255);
         return chw.MoveToOuterDisposeScope();
     }
 
@@ -153,7 +153,7 @@ public static class ImageIO
                 $"SavePng({path}): expected an image tensor (3,H,W), (1,H,W) or (H,W), got ({string.Join(",", image.shape)})", nameof(image));
         int c = (int)x.shape[0], h = (int)x.shape[1], w = (int)x.shape[2];
         float max = scale == PixelScale.Unit ? 1f : 255f;
-        var levels = x.div(max).clamp(0, 1).mul(255f).round().to_type(ScalarType.Byte);
+        var levels = x.div_scalar(max).clamp_scalar(0, 1).mul_scalar(255).round().to_type(ScalarType.Byte);
         byte[] bytes;
         SKImageInfo info;
         if (c == 1)
@@ -163,7 +163,7 @@ public static class ImageIO
         }
         else
         {
-            var rgba = cat([levels, full(1, h, w, (byte)255, ScalarType.Byte)], 0).permute(1, 2, 0).contiguous();
+            var rgba = cat([levels, HeldScalars.filled([1, h, w], 255, ScalarType.Byte)], 0).permute(1, 2, 0).contiguous();
             bytes = rgba.data<byte>().ToArray();
             info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
         }

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -133,7 +134,7 @@ public static class Transforms
                 $"ToTensor: {hwc.LongLength} bytes do not make an image of {height}x{width}x{channels}", nameof(hwc));
         using var scope = NewDisposeScope();
         return tensor(hwc, [height, width, channels], ScalarType.Byte).permute(2, 0, 1)
-            .to_type(ScalarType.Float32).div_(255f).MoveToOuterDisposeScope();
+            .to_type(ScalarType.Float32).div_scalar_(255).MoveToOuterDisposeScope();
     }
 
     /// <summary>torchvision's <c>Normalize</c>: (x - mean[c]) / std[c] for each channel c of (...,C,H,W).</summary>

@@ -33,11 +33,11 @@ public sealed class GradCamPlusPlus(nn.Module<Tensor, Tensor> model, string laye
 {
     protected override Tensor get_cam_weights(Tensor activations, Tensor gradients)
     {
-        var g2 = gradients.pow(2);
-        var g3 = gradients.pow(3);
+        var g2 = gradients.pow_scalar(2);
+        var g3 = gradients.pow_scalar(3);
         var sum_a = activations.sum(new long[] { 2, 3 }, keepdim: true);
-        var denom = 2 * g2 + sum_a * g3;
-        denom = torch.where(denom.ne(0), denom, torch.ones_like(denom));
+        var denom = g2.mul_scalar(2).add_tensor(sum_a * g3);
+        denom = torch.where(denom.ne_scalar(0), denom, torch.ones_like(denom));
         var alpha = g2 / denom;
         return (alpha * nn.functional.relu(gradients)).sum(new long[] { 2, 3 }, keepdim: true);
     }

@@ -45,10 +45,10 @@ public sealed class LayerConductance(nn.Module<Tensor, Tensor> model, string lay
             // One scope per step: only the running total and the previous step's layer output and gradient survive it,
             // so memory does not grow with Steps.
             using var step = torch.NewDisposeScope();
-            var (y, g, _) = LayerGradients.compute(model, x0 + alpha * (x - x0), Layer, target);
+            var (y, g, _) = LayerGradients.compute(model, x0.add_tensor(x - x0, alpha), Layer, target);
             if (y_prev is not null) {
                 var term = (y - y_prev) * g_prev!;
-                var next = total is null ? term : total + term;
+                var next = total is null ? term : total.add_tensor(term);
                 total?.Dispose();
                 total = next.MoveToOuterDisposeScope();
                 y_prev.Dispose();

@@ -32,7 +32,7 @@ public sealed class ScoreCam(nn.Module<Tensor, Tensor> model, string layer) : Ba
         var flat = up.reshape(n, k, -1);
         var mins = flat.amin(new long[] { 2 }).reshape(n, k, 1, 1);
         var maxs = flat.amax(new long[] { 2 }).reshape(n, k, 1, 1);
-        var masks = (up - mins) / (maxs - mins + 1e-8);
+        var masks = (up - mins) / (maxs - mins).add_scalar(1e-8);
         var scores = torch.empty(n, k, dtype: inputs.dtype, device: inputs.device);
         for (long i = 0; i < n; i++) {
             var one = inputs[i].unsqueeze(0);

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,8 +63,8 @@ public sealed class NoisyLinearImputer
         var filled = torch.tensor(result, dtype: ScalarType.Float64).reshape(c, h, w);
         if (Noise != 0) {
             var mask = torch.tensor(removed).reshape(1, h, w);
-            var noise = torch.randn(new long[] { c, h, w }, dtype: ScalarType.Float64, generator: generator) * Noise;
-            filled = filled + noise * mask;
+            var noise = torch.randn(new long[] { c, h, w }, dtype: ScalarType.Float64, generator: generator).mul_scalar(Noise);
+            filled = filled.add_tensor(noise * mask);
         }
         return filled.to_type(x.dtype).to(x.device).MoveToOuterDisposeScope();
     }

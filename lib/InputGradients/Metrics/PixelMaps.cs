@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -47,7 +48,7 @@ public static class PixelMaps
         var gy = gx.transpose(2, 3).contiguous();
         var ex = nn.functional.conv2d(x, gx, padding: new long[] { 1, 1 }, groups: c);
         var ey = nn.functional.conv2d(x, gy, padding: new long[] { 1, 1 }, groups: c);
-        return (ex * ex + ey * ey).sqrt().sum(1).MoveToOuterDisposeScope();
+        return (ex * ex).add_tensor(ey * ey).sqrt().sum(1).MoveToOuterDisposeScope();
     }
 
     internal static double[] row(Tensor t, long i) => t[i].contiguous().data<double>().ToArray();

@@ -119,7 +119,7 @@ public sealed class SanityChecks(nn.Module<Tensor, Tensor> model)
             using var scope = torch.NewDisposeScope();
             var data = p.detach().to_type(ScalarType.Float64);
             double mean = data.mean().item<double>(), std = p.numel() > 1 ? data.std(unbiased: false).item<double>() : 0.0;
-            var r = torch.randn(p.shape, dtype: ScalarType.Float64, generator: gen) * std + mean;
+            var r = torch.randn(p.shape, dtype: ScalarType.Float64, generator: gen).mul_scalar(std).add_scalar(mean);
             p.copy_(r.to_type(p.dtype).to(p.device));
         }
     }

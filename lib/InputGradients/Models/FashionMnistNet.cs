@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -74,7 +75,7 @@ public sealed class FashionMnistNet : Module<Tensor, Tensor>
     }
 
     /// <summary>Maps images in 0-1 (N,1,28,28) to the network's input space: (x - mean) / std.</summary>
-    public static Tensor Normalize(Tensor images01) => (images01 - PixelMean) / PixelStd;
+    public static Tensor Normalize(Tensor images01) => images01.sub_scalar(PixelMean).div_scalar(PixelStd);
 
     /// <summary>
     /// Loads weights saved by <see cref="Module.save(string, bool)"/> (TorchSharp's own format: tensors only,

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -163,7 +164,7 @@ public static class Kn2Row
                 {
                     using var shifted = gradBuffer.narrow(0, i * wp + j, m);
                     using var block = columns.narrow(1, (i * kw + j) * c, c);
-                    shifted.add_(block);
+                    shifted.add_tensor_(block);
                 }
         }
         else

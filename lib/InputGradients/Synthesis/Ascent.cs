@@ -143,46 +143,32 @@ public static class Ascent
         long n = g.shape[0];
         var shape = Enumerable.Repeat(1L, (int)g.dim()).ToArray();
         shape[0] = n;
-        return g / g.reshape(n, -1).norm(1).clamp_min(1e-30).view(shape);
+        return g / g.reshape(n, -1).norm(1).clamp_scalar(1e-30, null).view(shape);
     }
 
     /// <summary>
-    /// Ascent steps on the parameters, written out rather than torch.optim's: gradient steps p ← p + lr·g, or Adam
-    /// (Kingma and Ba 2015; PyTorch's defaults β = (0.9, 0.999), ε = 1e-8) on the ascent direction. Its state lives in
-    /// tensors it disposes itself, which TorchSharp's optimisers and Parameter wrappers make hard to account for.
+    /// Ascent steps on the parameters, written out rather than torch.optim's: gradient steps p ← p + lr·g, or
+    /// <see cref="Adam"/> (PyTorch's defaults β = (0.9, 0.999), ε = 1e-8) up the gradient.
     /// </summary>
     sealed class Stepper : IDisposable
     {
-        const double Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
         readonly AscentOptions o;
         readonly IReadOnlyList<Tensor> ps;
-        readonly List<(Tensor m, Tensor v)> state = new();
-        int t;
+        readonly Adam? adam;
 
-        public Stepper(AscentOptions options, IReadOnlyList<Tensor> parameters) => (o, ps) = (options, parameters);
+        public Stepper(AscentOptions options, IReadOnlyList<Tensor> parameters)
+        {
+            (o, ps) = (options, parameters);
+            if (o.Optimizer == AscentOptimizer.Adam) adam = new Adam(parameters, o.LearningRate, maximize: true);
+        }
 
         public void step(IReadOnlyList<Tensor> grads)
         {
-            using var scope = torch.NewDisposeScope();
+            if (adam is not null) { adam.step(grads); return; }
             using var _ = torch.no_grad();
-            t++;
-            for (int i = 0; i < ps.Count; i++) {
-                var g = grads[i];
-                if (o.Optimizer == AscentOptimizer.SGD) { ps[i].add_(g, alpha: o.LearningRate); continue; }
-                if (state.Count <= i) state.Add((torch.zeros_like(g).DetachFromDisposeScope(), torch.zeros_like(g).DetachFromDisposeScope()));
-                var (m, v) = state[i];
-                m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-                v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-                double c1 = 1 - Math.Pow(Beta1, t), c2 = 1 - Math.Pow(Beta2, t);
-                var denom = (v / c2).sqrt_().add_(Eps);
-                ps[i].addcdiv_(m, denom, value: o.LearningRate / c1);
-            }
+            for (int i = 0; i < ps.Count; i++) ps[i].add_tensor_(grads[i], o.LearningRate);
         }
 
-        public void Dispose()
-        {
-            foreach (var (m, v) in state) { m.Dispose(); v.Dispose(); }
-            state.Clear();
-        }
+        public void Dispose() => adam?.Dispose();
     }
 }

@@ -108,7 +108,7 @@ public static class ClassVisualization
         using var gen = Parameterization.Seeded(o.Seed);   // disposed: a Generator holds native state
         var start = o.InitialImage is { } init
             ? init.detach().to(dtype, device)
-            : torch.randn(shape, dtype: ScalarType.Float32, generator: gen).to(dtype, device) * o.InitScale;
+            : torch.randn(shape, dtype: ScalarType.Float32, generator: gen).to(dtype, device).mul_scalar(o.InitScale);
         using var pixels = new PixelImage(start, null, o.ClampLow, o.ClampHigh, o.BlurEvery, o.BlurSigma);
         var goal = o.L2Reg == 0 ? objective : objective - o.L2Reg * Objective.L2();
         var progress = o.Progress is { } report

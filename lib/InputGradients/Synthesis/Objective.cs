@@ -76,7 +76,7 @@ public sealed class Objective
     }
 
     public static Objective operator +(Objective a, Objective b) =>
-        new($"{a.Description} + {b.Description}", a.Layers.Concat(b.Layers), a.NeedsOutput || b.NeedsOutput, x => a.value(x) + b.value(x));
+        new($"{a.Description} + {b.Description}", a.Layers.Concat(b.Layers), a.NeedsOutput || b.NeedsOutput, x => a.value(x).add_tensor(b.value(x)));
 
     public static Objective operator -(Objective a, Objective b) =>
         new($"{a.Description} − {(b.Description.Contains(" + ") || b.Description.Contains(" − ") ? $"({b.Description})" : b.Description)}", a.Layers.Concat(b.Layers), a.NeedsOutput || b.NeedsOutput, x => a.value(x) - b.value(x));
@@ -84,7 +84,7 @@ public sealed class Objective
     public static Objective operator -(Objective a) => -1 * a;
 
     public static Objective operator *(double w, Objective a) =>
-        new($"{w:G4}·{Paren(a)}", a.Layers, a.NeedsOutput, x => w * a.value(x));
+        new($"{w:G4}·{Paren(a)}", a.Layers, a.NeedsOutput, x => a.value(x).mul_scalar(w));
 
     public static Objective operator *(Objective a, double w) => w * a;
 
@@ -97,7 +97,7 @@ public sealed class Objective
         var list = objectives.ToList();
         if (list.Count == 0) throw new ArgumentException("Objective.Sum: no objectives.");
         return list.Count == 1 ? list[0] : new($"sum of {list.Count}: {string.Join("; ", list.Select(o => o.Description))}",
-            list.SelectMany(o => o.Layers), list.Any(o => o.NeedsOutput), x => list.Select(o => o.value(x)).Aggregate((p, q) => p + q));
+            list.SelectMany(o => o.Layers), list.Any(o => o.NeedsOutput), x => list.Select(o => o.value(x)).Aggregate((p, q) => p.add_tensor(q)));
     }
 
     static string Paren(Objective o) => o.Description.Contains(' ') ? $"({o.Description})" : o.Description;
@@ -159,7 +159,7 @@ public sealed class Objective
             var shape = Enumerable.Repeat(1L, (int)t.dim()).ToArray();
             shape[1] = -1;
             var v = torch.tensor(d, dtype: t.dtype, device: t.device).view(shape);
-            var cos = (t * v).sum(1) / (t.norm(1) * v.norm()).clamp_min(1e-8);
+            var cos = (t * v).sum(1) / (t.norm(1) * v.norm()).clamp_scalar(1e-8, null);
             return cos.reshape(t.shape[0], -1).mean(new long[] { 1 }).sum();
         });
     }
@@ -175,13 +175,13 @@ public sealed class Objective
         long n = t.shape[0];
         var f = t.reshape(n, t.shape[1], -1);
         var g = torch.matmul(f, f.transpose(1, 2)).reshape(n, -1);
-        g = g / g.norm(1, keepdim: true).clamp_min(1e-12);
+        g = g / g.norm(1, keepdim: true).clamp_scalar(1e-12, null);
         var sim = torch.matmul(g, g.t());
-        return -(sim.sum() - sim.diagonal().sum()) / n;
+        return (sim.sum() - sim.diagonal().sum()).div_scalar(-n);
     });
 
     /// <summary>Squared L2 norm of the input, ‖x‖² (subtract it with a weight: the original's penalty).</summary>
-    public static Objective L2() => new("L2(input)", Array.Empty<string>(), false, a => a.Input.pow(2).sum());
+    public static Objective L2() => new("L2(input)", Array.Empty<string>(), false, a => a.Input.pow_scalar(2).sum());
 
     /// <summary>A row-wise <see cref="Target"/> as an objective (its scores summed over the batch).</summary>
     public static Objective Of(Target target)

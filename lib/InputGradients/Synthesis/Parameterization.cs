@@ -39,7 +39,7 @@ public static class Parameterization
     {
         using var scope = torch.NewDisposeScope();
         using var gen = Seeded(seed);
-        var init = torch.randn(new[] { batch, space.Channels, height, width }, dtype: ScalarType.Float32, generator: gen).to(dtype, device ?? torch.CPU) * initScale;
+        var init = torch.randn(new[] { batch, space.Channels, height, width }, dtype: ScalarType.Float32, generator: gen).to(dtype, device ?? torch.CPU).mul_scalar(initScale);
         return new PixelImage(init, space, space.Low, space.High, blurEvery, blurSigma);
     }
 
@@ -87,8 +87,8 @@ public sealed class PixelImage : IParameterization
         this.low = low is null ? null : Keep(InputSpace.Column(low, x));
         this.high = high is null ? null : Keep(InputSpace.Column(high, x));
         if (budget is { } e) {
-            boxLow = Keep(initial.detach() - e);
-            boxHigh = Keep(initial.detach() + e);
+            boxLow = Keep(initial.detach().sub_scalar(e));
+            boxHigh = Keep(initial.detach().add_scalar(e));
         }
         Description = "pixels" + (low is not null ? ", clamped" : "") + (blurEvery > 0 ? $", blur σ={blurSigma:G3} every {blurEvery}" : "") +
                       (budget is { } bb ? $", L∞ budget {bb:G4}" : "");
@@ -156,7 +156,7 @@ public sealed class FourierImage : IParameterization
         using var scope = torch.NewDisposeScope();
         long c = space.Channels;
         using var gen = Parameterization.Seeded(seed);
-        var init = torch.randn(new[] { batch, c, height, width / 2 + 1, 2 }, dtype: ScalarType.Float32, generator: gen).to(dtype, device) * sd;
+        var init = torch.randn(new[] { batch, c, height, width / 2 + 1, 2 }, dtype: ScalarType.Float32, generator: gen).to(dtype, device).mul_scalar(sd);
         spectrum = init.requires_grad_(true).DetachFromDisposeScope();
         scale = Frequencies(height, width, decayPower, dtype, device).DetachFromDisposeScope();
         colour = decorrelate && c == 3 ? ColourMatrix(dtype, device).DetachFromDisposeScope() : null;
@@ -198,7 +198,7 @@ public sealed class FourierImage : IParameterization
     {
         using var scope = torch.NewDisposeScope();
         var z = torch.view_as_complex(spectrum * scale);
-        var img = torch.fft.irfft2(z, s: new[] { height, width }, norm: FFTNormType.Ortho) / Magic;
+        var img = torch.fft.irfft2(z, s: new[] { height, width }, norm: FFTNormType.Ortho).div_scalar(Magic);
         if (colour is not null) img = torch.einsum("ij,njhw->nihw", colour, img);
         return img.MoveToOuterDisposeScope();
     }
@@ -226,10 +226,10 @@ public sealed class FourierImage : IParameterization
             throw new ArgumentException($"FourierImage.set_image: expected [{Batch},{space.Channels},{height},{width}], got [{string.Join(",", image01.shape)}].");
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var p = image01.to(spectrum.dtype, spectrum.device).clamp(1e-6, 1 - 1e-6);
-        var l = (p / (1 - p)).log();
+        var p = image01.to(spectrum.dtype, spectrum.device).clamp_scalar(1e-6, 1 - 1e-6);
+        var l = (p / p.rsub_scalar(1)).log();
         if (colour is not null) l = torch.einsum("ij,njhw->nihw", torch.linalg.inv(colour), l);
-        var z = torch.fft.rfft2(l * Magic, norm: FFTNormType.Ortho);
+        var z = torch.fft.rfft2(l.mul_scalar(Magic), norm: FFTNormType.Ortho);
         spectrum.copy_(torch.view_as_real(z) / scale);
     }
 

@@ -270,7 +270,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
             throw new ArgumentException($"Deprocess expects N x 3 x H x W, got [{string.Join(", ", bgrCentered.shape)}].", nameof(bgrCentered));
         using var scope = torch.NewDisposeScope();
         using var index = torch.tensor(RgbIndex(), device: bgrCentered.device);
-        return (bgrCentered + _mean_bgr.to(bgrCentered.device)).index_select(1, index).MoveToOuterDisposeScope();
+        return bgrCentered.add_tensor(_mean_bgr.to(bgrCentered.device)).index_select(1, index).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -440,7 +440,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
 
         (Tensor Weight, Tensor Bias) Fold(BatchNorm2d bn)
         {
-            var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+            var scale = bn.weight! / bn.running_var!.add_scalar(bn.eps).sqrt();
             return (conv.weight! * scale.view(-1, 1, 1, 1), bn.bias! - bn.running_mean! * scale);
         }
 
@@ -540,7 +540,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         public Tensor relu1(Tensor x) => relu_a.call(conv1.with_batch_norm(x, bn1));
 
         public Tensor pre_relu(Tensor x, Tensor relu1) =>
-            conv2.with_batch_norm(relu1, bn2) + (downsample is null ? x : Shortcut(x));
+            conv2.with_batch_norm(relu1, bn2).add_tensor(downsample is null ? x : Shortcut(x));
 
         // The projection shortcut's 1x1 convolution and batch norm (found once), folded like the others.
         readonly (PaddedConv Conv, BatchNorm2d Bn)? _projection;

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -36,7 +37,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     {
         var outp = bn2.call(conv2.call(relu.call(bn1.call(conv1.call(x)))));
         var identity = downsample is null ? x : downsample.call(x);
-        return relu.call(outp + identity);
+        return relu.call(outp.add_tensor(identity));
     }
 }
 
@@ -85,7 +86,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
             foreach (var m in modules())
             {
                 if (m is Conv2d c) init.kaiming_normal_(c.weight!, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
-                else if (m is BatchNorm2d bn) { init.constant_(bn.weight!, 1); init.constant_(bn.bias!, 0); }
+                else if (m is BatchNorm2d bn) { bn.weight!.fill_scalar_(1); bn.bias!.fill_scalar_(0); }
             }
         }
     }

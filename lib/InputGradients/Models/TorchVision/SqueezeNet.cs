@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -85,7 +86,7 @@ public sealed class SqueezeNet : Module<Tensor, Tensor>
                 if (m is not Conv2d conv) continue;
                 if (ReferenceEquals(conv, final_conv)) init.normal_(conv.weight!, 0.0, 0.01);
                 else init.kaiming_uniform_(conv.weight!);
-                if (conv.bias is not null) init.constant_(conv.bias, 0);
+                if (conv.bias is not null) conv.bias.fill_scalar_(0);
             }
         }
     }

@@ -29,7 +29,7 @@ public static class EnergyWeights
         var p = net.forward_features(content, contentLayer)[contentLayer];
         var taps = net.forward_features(style, layers);
         // A blank target has no energy; the floor keeps its weight finite.
-        double Energy(Tensor t) => Math.Max(t.pow(2).sum().item<float>(), 1e-12);
+        double Energy(Tensor t) => Math.Max(t.pow_scalar(2).sum().item<float>(), 1e-12);
         return new StyleTransferOptions
         {
             ContentLayer = contentLayer, ContentWeight = contentWeight / Energy(p),

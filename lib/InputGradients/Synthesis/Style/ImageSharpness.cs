@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using static TorchSharp.torch;
 
 namespace InputGradients.Synthesis.Style;
@@ -22,6 +23,6 @@ public static class ImageSharpness
         long h = x.shape[1], w = x.shape[2];
         var dy = x[.., 1.., ..(int)(w - 1)] - x[.., ..(int)(h - 1), ..(int)(w - 1)];
         var dx = x[.., ..(int)(h - 1), 1..] - x[.., ..(int)(h - 1), ..(int)(w - 1)];
-        return (dy.pow(2) + dx.pow(2)).sqrt().mean().item<double>();
+        return dy.pow_scalar(2).add_tensor(dx.pow_scalar(2)).sqrt().mean().item<double>();
     }
 }

@@ -1,3 +1,4 @@
+using InputGradients.Core;
 using static TorchSharp.torch;
 
 namespace InputGradients.Synthesis.Style;
@@ -17,7 +18,7 @@ public static class StyleLosses
     {
         RequireSameShape(content_current, content_original, "content_loss");
         using var scope = NewDisposeScope();
-        return (content_weight * (content_current - content_original).pow(2).sum()).MoveToOuterDisposeScope();
+        return (content_current - content_original).pow_scalar(2).sum().mul_scalar(content_weight).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -32,7 +33,7 @@ public static class StyleLosses
         var (n, c, h, w) = (features.shape[0], features.shape[1], features.shape[2], features.shape[3]);
         var f = features.reshape(n, c, h * w);
         var gram = bmm(f, f.transpose(1, 2));
-        if (normalize) gram = gram / (double)(h * w * c);
+        if (normalize) gram = gram.div_scalar(h * w * c);
         return gram.MoveToOuterDisposeScope();
     }
 
@@ -54,7 +55,7 @@ public static class StyleLosses
         {
             var gram = gram_matrix(feats[l]);
             RequireSameShape(gram, style_targets[l], $"style_loss (layer {l})");
-            loss = loss + style_weights[l] * (gram - style_targets[l]).pow(2).sum();
+            loss = loss.add_tensor((gram - style_targets[l]).pow_scalar(2).sum(), style_weights[l]);
         }
         return loss.MoveToOuterDisposeScope();
     }
@@ -70,9 +71,9 @@ public static class StyleLosses
         using var scope = NewDisposeScope();
         var h = img.shape[2];
         var w = img.shape[3];
-        var vertical = (img[.., .., 1.., ..] - img[.., .., ..(int)(h - 1), ..]).pow(2).sum();
-        var horizontal = (img[.., .., .., 1..] - img[.., .., .., ..(int)(w - 1)]).pow(2).sum();
-        return (tv_weight * (vertical + horizontal)).MoveToOuterDisposeScope();
+        var vertical = (img[.., .., 1.., ..] - img[.., .., ..(int)(h - 1), ..]).pow_scalar(2).sum();
+        var horizontal = (img[.., .., .., 1..] - img[.., .., .., ..(int)(w - 1)]).pow_scalar(2).sum();
+        return vertical.add_tensor(horizontal).mul_scalar(tv_weight).MoveToOuterDisposeScope();
     }
 
     /// <summary>The self-check metric of the original notebook: max|x − y| / max(1e-8, |x| + |y|), elementwise.</summary>
@@ -81,7 +82,7 @@ public static class StyleLosses
         using var scope = NewDisposeScope();
         var xd = x.to_type(ScalarType.Float64);
         var yd = y.to_type(ScalarType.Float64);
-        return ((xd - yd).abs() / (xd.abs() + yd.abs()).clamp_min(1e-8)).max().item<double>();
+        return ((xd - yd).abs() / xd.abs().add_tensor(yd.abs()).clamp_scalar(1e-8, null)).max().item<double>();
     }
 
     static void RequireSameShape(Tensor a, Tensor b, string where)

@@ -69,7 +69,7 @@ public sealed class StyleReferenceCheck
             var gramPath = Path.Combine(dir, "gram_layer2.f32");
             var expectedGram = ReadFloats(gramPath, gramShape);
             checks.Add(new StyleCheck($"Gram matrix {S("gram_layer")} [{string.Join("×", gramShape)}] (largest entry)",
-                gram.max().ToDouble(), expectedGram.max().ToDouble(), StyleLosses.rel_error(gram, expectedGram)));
+                gram.max().to_double(), expectedGram.max().to_double(), StyleLosses.rel_error(gram, expectedGram)));
 
             var targets = styleLayers.Select(l => StyleLosses.gram_matrix(s[l])).ToList();
             var styleLoss = StyleLosses.style_loss(styleLayers.Select(l => c[l]).ToList(), targets, styleWeights);
@@ -86,7 +86,7 @@ public sealed class StyleReferenceCheck
     }
 
     static StyleCheck Check(string name, Tensor ours, double reference) =>
-        new(name, ours.ToDouble(), reference, StyleLosses.rel_error(ours, tensor(reference, dtype: ScalarType.Float64)));
+        new(name, ours.to_double(), reference, StyleLosses.rel_error(ours, tensor(reference, dtype: ScalarType.Float64)));
 
     /// <summary>H×W×3 RGB bytes → 1×3×H×W BGR minus <paramref name="meanBgr"/>, float32 (as the reference script).</summary>
     static Tensor Input(string path, long[] hwc, float[] meanBgr)

@@ -147,7 +147,7 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         if (o.InitRandom)
         {
             using var generator = new Generator((ulong)o.Seed);
-            start = lo + (hi - lo) * rand(content_image.shape, dtype: content_image.dtype, generator: generator);
+            start = lo.add_tensor((hi - lo) * rand(content_image.shape, dtype: content_image.dtype, generator: generator));
         }
         else start = content_image.clone();
         // The optimisers take Parameters; the image is the only one.
@@ -161,7 +161,7 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
                 ? StyleLosses.style_loss(o.StyleLayers.Select(l => taps[l]).ToList(), styleTargets, styleWeights)
                 : zeros(1, dtype: img.dtype).sum();
             var tv = StyleLosses.tv_loss(img, o.TvWeight);
-            return (content + style + tv, new StyleProgress(iteration, o.Iterations, content.ToDouble(), style.ToDouble(), tv.ToDouble()));
+            return (content.add_tensor(style).add_tensor(tv), new StyleProgress(iteration, o.Iterations, content.to_double(), style.to_double(), tv.to_double()));
         }
 
         void Keep(int iteration)
@@ -171,16 +171,13 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
 
         if (o.Optimizer == StyleOptimizer.Adam)
         {
-            using var optimizer = optim.Adam([img], lr: o.LearningRate);
+            using var optimizer = new Adam([img], o.LearningRate);
             for (var t = 0; t < o.Iterations; t++)
             {
                 using var step = NewDisposeScope();
-                if (t == o.DecayAt)
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = o.DecayedLearningRate;
-                optimizer.zero_grad();
+                if (t == o.DecayAt) optimizer.lr = o.DecayedLearningRate;
                 var (loss, parts) = Loss(t + 1);
-                loss.backward();
-                optimizer.step();
+                optimizer.step([.. autograd.grad([loss], [img])]);
                 if (t < o.ClampUntil)
                     using (no_grad()) img.copy_(torch.max(torch.min(img, hi), lo));
                 history.Add(parts);
@@ -246,8 +243,8 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
         var terms = new List<LossTerm>
         {
             new("content", o.ContentLayer, Shape(target), o.ContentWeight, 1.0 / target.numel(), contentWeight,
-                StyleLosses.content_loss(contentWeight, now[o.ContentLayer], target).ToDouble(),
-                o.ContentWeight * (now[o.ContentLayer] - target).to_type(ScalarType.Float64).pow(2).mean().ToDouble()),
+                StyleLosses.content_loss(contentWeight, now[o.ContentLayer], target).to_double(),
+                o.ContentWeight * (now[o.ContentLayer] - target).to_type(ScalarType.Float64).pow_scalar(2).mean().to_double()),
         };
         if (styleActive)
             for (var l = 0; l < o.StyleLayers.Count; l++)
@@ -256,8 +253,8 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
                 var a = grams[layer];
                 var g = StyleLosses.gram_matrix(now[layer]);
                 terms.Add(new("style", layer, Shape(now[layer]), o.StyleWeights[l], 1.0 / a.numel(), styleWeights[l],
-                    StyleLosses.style_loss([now[layer]], [a], [styleWeights[l]]).ToDouble(),
-                    o.StyleWeights[l] * (g - a).to_type(ScalarType.Float64).pow(2).mean().ToDouble()));
+                    StyleLosses.style_loss([now[layer]], [a], [styleWeights[l]]).to_double(),
+                    o.StyleWeights[l] * (g - a).to_type(ScalarType.Float64).pow_scalar(2).mean().to_double()));
             }
         return terms;
     }
