@@ -17,6 +17,22 @@ using InputGradients.Synthesis.Style;
 using TorchSharp;
 using static TorchSharp.torch;
 
+const string Usage = "usage: bench/run [--quick] [--rounds N] [--threads N] [--out FILE]\n"
+    + "  full run: 3 rounds, written to bench/results/latest.md; --quick: 1 round of a few steps, to bench/results/quick.md";
+if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(Usage); return 0; }
+// A mistyped option would otherwise start a 20-minute run that ignores it.
+for (int a = 0; a < args.Length; a++)
+{
+    if (args[a] == "--quick") continue;
+    bool valued = args[a] is "--rounds" or "--threads" or "--out";
+    string? problem = !valued ? $"unknown argument '{args[a]}'"
+        : a + 1 >= args.Length ? $"{args[a]} needs a value"
+        : args[a] != "--out" && !(int.TryParse(args[a + 1], out int n) && n >= 1) ? $"{args[a]} needs a whole number of at least 1, got '{args[a + 1]}'"
+        : null;
+    if (problem is not null) { Console.Error.WriteLine($"error: {problem}\n{Usage}"); return 2; }
+    a++;
+}
+
 InputGradients.Runtime.LibraryRuntime.Ensure();
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
