@@ -89,14 +89,6 @@ public static class HeldScalars
         return x.clamp(lo, hi);
     }
 
-    /// <summary><c>x.clamp_(min, max)</c> in place.</summary>
-    public static Tensor clamp_scalar_(this Tensor x, double? min, double? max)
-    {
-        using var lo = min?.ToScalar();
-        using var hi = max?.ToScalar();
-        return x.clamp_(lo, hi);
-    }
-
     /// <summary><c>x != value</c>, elementwise.</summary>
     public static Tensor ne_scalar(this Tensor x, double value) => Held(value, s => x.ne(s));
 

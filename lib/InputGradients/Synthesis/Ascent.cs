@@ -94,10 +94,10 @@ public static class Ascent
             var (output, taps) = LayerTaps.run(model, x, needOutput, layers);
             var a = new Activations(x, output, taps);
             var v = objective.evaluate(a);
-            values.Add(v.to_type(ScalarType.Float64).item<double>());
+            values.Add(v.to_double());
             stopped = o.StopWhen?.Invoke(a) == true;
             if (o.Progress is not null) {   // after StopWhen, which may record what it saw for the report
-                var tracked = track.Select(tr => { using var _ = torch.no_grad(); return tr.evaluate(a).to_type(ScalarType.Float64).item<double>(); }).ToArray();
+                var tracked = track.Select(tr => { using var _ = torch.no_grad(); return tr.evaluate(a).to_double(); }).ToArray();
                 o.Progress.Report(new AscentProgress(t, o.Iterations, values[^1], tracked));
             }
             if (stopped) break;
@@ -124,7 +124,7 @@ public static class Ascent
         using var guard = new ModelGuard(model);
         using var _ = torch.no_grad();
         var (output, taps) = LayerTaps.run(model, input, objective.NeedsOutput, objective.Layers.ToArray());
-        return objective.evaluate(new Activations(input, output, taps)).to_type(ScalarType.Float64).item<double>();
+        return objective.evaluate(new Activations(input, output, taps)).to_double();
     }
 
     /// <summary>The value of each <c>objectives[i]</c> on image i of <paramref name="input"/>.</summary>
