@@ -83,11 +83,13 @@ public static class ConvolutionRoute
     ];
 
     /// <summary>
-    /// What the system oneDNN route (<see cref="Runtime.SystemOneDnn"/>) is checked with: the plain probes above, and a
+    /// What the system oneDNN route (<see cref="Runtime.SystemOneDnn"/>) is checked with: the plain probes above, a
     /// 1x1 stride-2 convolution, the backbone's projection shortcuts, which oneDNN computes with other kernels than the
-    /// rest and which take that route too.
+    /// rest and which take that route too, and a stem (3 channels, 7x7, stride 2), whose input gradient the route
+    /// computes as a forward convolution over the stride's phases.
     /// </summary>
-    public static readonly IReadOnlyList<Probe> SystemProbes = [.. Probes.Where(p => !p.Transposed), new(false, 2, 64, 128, 1, 2, 0, 14)];
+    public static readonly IReadOnlyList<Probe> SystemProbes =
+        [.. Probes.Where(p => !p.Transposed), new(false, 2, 64, 128, 1, 2, 0, 14), new(false, 2, 3, 64, 7, 2, 3, 30)];
 
     /// <summary>How one probe compared: worst relative error of the output, input gradient and weight gradient (NaN counts as infinite).</summary>
     public sealed record ProbeResult(Probe Probe, double Output, double InputGradient, double WeightGradient)

@@ -182,8 +182,9 @@ public static unsafe class SystemOneDnn
         public byte* Src, Weights, Dst;                          // the forward's chosen layouts (inside ForwardDesc)
         public byte* DiffSrc, BackWeights, DiffDst;              // the backward's (inside BackwardDesc)
         public readonly Dictionary<(IntPtr, IntPtr), IntPtr> Reorders = new();
-        // Weights already reordered into ForwardDesc's and BackwardDesc's layouts, newest first (see CachedWeights).
-        public readonly List<DerivedTensors> ForwardWeights = [], BackwardWeights = [];
+        // Weights already reordered into ForwardDesc's and BackwardDesc's layouts, newest first (see CachedWeights),
+        // and the phase kernels of BackwardDataByPhases.
+        public readonly List<DerivedTensors> ForwardWeights = [], BackwardWeights = [], PhaseKernels = [];
     }
 
     /// <summary>
@@ -195,7 +196,13 @@ public static unsafe class SystemOneDnn
     /// </summary>
     const int WeightsKept = 16;
 
-    static long weightReorders, channelsLastConvolutions;
+    /// <summary>Input channels below which the input gradient is computed by <see cref="BackwardDataByPhases"/>.</summary>
+    const long FewChannels = 16;
+
+    static long weightReorders, channelsLastConvolutions, phaseInputGradients;
+
+    /// <summary>How many input gradients <see cref="BackwardDataByPhases"/> computed in this process (for tests).</summary>
+    public static long PhaseInputGradients => Interlocked.Read(ref phaseInputGradients);
 
     /// <summary>How many convolutions (forward or backward) ran on channels-last activations in this process (for tests and the bench).</summary>
     public static long ChannelsLastConvolutions => Interlocked.Read(ref channelsLastConvolutions);
@@ -241,7 +248,7 @@ public static unsafe class SystemOneDnn
                 UserBias = g.Bias ? Md([g.O], TagA) : null,
                 UserDst = Activations(g, g.O, g.OH, g.OW),
             };
-            var pd = Primitive(g, IntPtr.Zero, "convolution", TagAny, (op, src, weights, dst, strides, padL, padR) =>
+            var pd = Primitive(g, IntPtr.Zero, "convolution", (op, src, weights, dst, strides, padL, padR) =>
                 Check(convolutionForwardDescInit(op, ForwardTraining, ConvolutionDirect, src, weights, plan.UserBias, dst, strides, padL, padR), "convolution descriptor"),
                 out plan.Forward);
             plan.ForwardDesc = pd;
@@ -254,10 +261,7 @@ public static unsafe class SystemOneDnn
 
     static void BuildBackward(Geometry g, Plan plan)
     {
-        // Fewer than 16 input channels (the stem's 3): left to choose, oneDNN pads the gradient to 16 channels and
-        // computes 5x the work (9-11 ms for the stem at batch 5, 224 px); asked for NCHW it takes its GEMM kernel
-        // (3.5 ms), and the reorder back to NCHW goes too.
-        var pd = Primitive(g, plan.ForwardDesc, "backward-data", g.C < 16 ? TagAbcd : TagAny, (op, src, weights, dst, strides, padL, padR) =>
+        var pd = Primitive(g, plan.ForwardDesc, "backward-data", (op, src, weights, dst, strides, padL, padR) =>
             Check(convolutionBackwardDataDescInit(op, ConvolutionDirect, src, weights, dst, strides, padL, padR), "backward-data descriptor"),
             out var primitive);
         plan.DiffSrc = primitiveDescQueryMd(pd, QueryDiffSrc, 0);
@@ -269,11 +273,11 @@ public static unsafe class SystemOneDnn
     /// <summary>What an operation descriptor is made from: buffers for it and for the three layouts (format "any"), and the geometry's strides and paddings.</summary>
     delegate void DescribeOperation(byte* op, byte* src, byte* weights, byte* dst, long* strides, long* padL, long* padR);
 
-    /// <summary>A primitive descriptor and its primitive for the operation <paramref name="describe"/> sets up; oneDNN chooses the layouts (the source's is <paramref name="srcTag"/>, "any" to let it choose).</summary>
-    static IntPtr Primitive(Geometry g, IntPtr hint, string what, int srcTag, DescribeOperation describe, out IntPtr primitive)
+    /// <summary>A primitive descriptor and its primitive for the operation <paramref name="describe"/> sets up; oneDNN chooses the weights' layout and, for NCHW activations, theirs.</summary>
+    static IntPtr Primitive(Geometry g, IntPtr hint, string what, DescribeOperation describe, out IntPtr primitive)
     {
         // Channels-last activations go in and out as they are (oneDNN's NHWC kernels); NCHW ones are reordered to the layout oneDNN prefers.
-        byte* src = g.ChannelsLast ? Activations(g, g.C, g.H, g.W) : Md([g.N, g.C, g.H, g.W], srcTag);
+        byte* src = g.ChannelsLast ? Activations(g, g.C, g.H, g.W) : Md([g.N, g.C, g.H, g.W], TagAny);
         byte* anyWeights = Md([g.O, g.C, g.KH, g.KW], TagAny);
         byte* anyDst = g.ChannelsLast ? Activations(g, g.O, g.OH, g.OW) : Md([g.N, g.O, g.OH, g.OW], TagAny);
         var op = (byte*)NativeMemory.AllocZeroed(OpDescBytes);
@@ -426,6 +430,7 @@ public static unsafe class SystemOneDnn
     static Tensor BackwardData(Geometry g, Tensor gradOutput, Tensor weight)
     {
         var plan = PlanFor(g);
+        if (g.C < FewChannels) return BackwardDataByPhases(g, plan, gradOutput, weight);
         using var dy = Laid(gradOutput, g);
         using var w = weight.contiguous();
         return Run(g, EmptyActivations(g, g.C, g.H, g.W), (dx, memories, keep) =>
@@ -437,6 +442,67 @@ public static unsafe class SystemOneDnn
             Execute(plan.Backward, [new() { Arg = ArgDiffDst, Memory = diffDst }, new() { Arg = ArgWeights, Memory = wts }, new() { Arg = ArgDiffSrc, Memory = diffSrc }]);
             if (diffSrc != userDiffSrc) Execute(Reorder(plan, plan.DiffSrc, plan.UserSrc), [new() { Arg = ArgFrom, Memory = diffSrc }, new() { Arg = ArgTo, Memory = userDiffSrc }]);
         });
+    }
+
+    /// <summary>
+    /// The input gradient of a convolution over few input channels (the stem's 3) as a forward convolution. oneDNN's
+    /// own backward kernels vectorise over input channels, so with 3 of them they crawl: 18 ms for the stem at batch 5,
+    /// 224 px, channels-last; its GEMM kernel takes 7.4 ms there and runs on one thread at batch 1. Split the padded
+    /// input into its s² phases (s the stride: rows s·a + p, columns s·b + q); then
+    /// <c>∂x[c, s·a+p, s·b+q] = Σ_{o,m,n} W[o, c, s·m+p, s·n+q] · ∂y[o, a−m, b−n]</c>, which is a stride-1 convolution of
+    /// ∂y (O channels in) with the flipped kernels of the phases (C·s² channels out, ⌈k/s⌉ taps a side, zero where
+    /// s·m+p ≥ k). oneDNN's forward kernels run it (here 4x4 over 64 channels: its best case), <c>pixel_shuffle</c>
+    /// interleaves the phases, and the padding is cut off.
+    /// </summary>
+    static Tensor BackwardDataByPhases(Geometry g, Plan plan, Tensor gradOutput, Tensor weight)
+    {
+        Interlocked.Increment(ref phaseInputGradients);
+        long s = g.Stride, mh = (g.KH + s - 1) / s, mw = (g.KW + s - 1) / s;
+        long a = (g.H + g.Top + g.Bottom + s - 1) / s, b = (g.W + g.Left + g.Right + s - 1) / s;   // phase rows, columns
+        var phases = new Geometry(g.N, g.O, g.OH, g.OW, g.C * s * s, mh, mw, 1, mh - 1, a - g.OH, mw - 1, b - g.OW, false, g.ChannelsLast)
+            { Threads = g.Threads };
+        using var uncached = DerivedTensors.Available ? null : PhaseKernel(weight, s, mh, mw);
+        var kernel = uncached ?? CachedPhaseKernel(plan, weight, s, mh, mw);
+        using var dxPhases = Forward(phases, gradOutput, kernel, null);            // N × C·s² × a × b
+        using var dxPadded = F.pixel_shuffle(dxPhases, s);                         // N × C × s·a × s·b
+        using var dxRows = dxPadded.narrow(2, g.Top, g.H);
+        using var dx = dxRows.narrow(3, g.Left, g.W);
+        return EmptyActivations(g, g.C, g.H, g.W).copy_(dx);
+    }
+
+    /// <summary>
+    /// The kernel of <see cref="BackwardDataByPhases"/>: <c>K[c·s²+p·s+q, o, m', n'] = W[o, c, s·(mh−1−m')+p, s·(mw−1−n')+q]</c>,
+    /// 0 outside W.
+    /// </summary>
+    static Tensor PhaseKernel(Tensor weight, long s, long mh, long mw)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var (o, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]);
+        var padded = F.pad(weight, [0, s * mw - kw, 0, s * mh - kh]);          // O × C × s·mh × s·mw
+        var k = padded.reshape(o, c, mh, s, mw, s).flip(2, 4).permute(1, 3, 5, 0, 2, 4).reshape(c * s * s, o, mh, mw);
+        return k.contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="PhaseKernel"/> of <paramref name="weight"/>, computed once while the weight is unchanged (as <see cref="CachedWeights"/>); owned by the plan.</summary>
+    static Tensor CachedPhaseKernel(Plan plan, Tensor weight, long s, long mh, long mw)
+    {
+        Tensor[] source = [weight];
+        var cache = plan.PhaseKernels;
+        lock (cache)
+        {
+            int hit = cache.FindIndex(e => e.Matches(source));
+            DerivedTensors? entry = hit >= 0 ? cache[hit] : null;
+            if (hit >= 0) cache.RemoveAt(hit);
+            else
+            {
+                foreach (var stale in cache.Where(e => e.SameStorage(source)).ToList()) { stale.Dispose(); cache.Remove(stale); }
+                DerivedTensors.GetOrCompute(ref entry, source, () => [PhaseKernel(weight, s, mh, mw)]);
+                if (cache.Count >= WeightsKept) { cache[^1].Dispose(); cache.RemoveAt(cache.Count - 1); }
+            }
+            cache.Insert(0, entry!);
+            return entry!.Values[0];
+        }
     }
 
     /// <summary>

@@ -87,6 +87,70 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         Assert.Equal(2, SystemOneDnn.WeightReorders - before);
     }
 
+    [RequiresSystemOneDnnFact]
+    public void Few_channel_input_gradients_are_computed_over_the_strides_phases_and_agree_with_float64()
+    {
+        // Below 16 input channels the input gradient is a forward convolution over the stride's phases
+        // (BackwardDataByPhases): the stem, kernels smaller than the stride, non-square kernels, odd sizes, strides 1-3,
+        // asymmetric padding, one channel; in both layouts, against libtorch's float64 autograd.
+        (long N, long C, long O, long H, long W, long KH, long KW, long S, long Top, long Bottom, long Left, long Right)[] shapes =
+        [
+            (2, 3, 64, 37, 30, 7, 7, 2, 3, 3, 3, 3),
+            (1, 3, 16, 32, 32, 7, 7, 2, 3, 3, 3, 3),
+            (1, 1, 8, 11, 9, 3, 3, 3, 0, 2, 1, 0),
+            (3, 15, 16, 10, 13, 5, 3, 2, 2, 1, 0, 2),
+            (2, 4, 20, 9, 9, 2, 2, 3, 0, 0, 0, 0),
+            (1, 3, 12, 8, 7, 1, 1, 2, 0, 0, 0, 0),
+            (2, 6, 24, 12, 10, 3, 3, 1, 1, 1, 1, 1),
+        ];
+        using var scope = NewDisposeScope();
+        long before = SystemOneDnn.PhaseInputGradients, backward = 0;
+        foreach (var (n, c, o, h, w, kh, kw, s, top, bottom, left, right) in shapes)
+            foreach (bool channelsLast in new[] { false, true })
+            {
+                using var inner = NewDisposeScope();
+                var g = new Generator((ulong)(c * 1000 + h * 10 + s));
+                var x64 = randn(new long[] { n, c, h, w }, dtype: float64, generator: g);
+                var w64 = randn(new long[] { o, c, kh, kw }, dtype: float64, generator: g);
+                var xr64 = x64.detach().requires_grad_(true);
+                var y64 = F.conv2d(F.pad(xr64, [left, right, top, bottom]), w64, strides: [s, s]);
+                var dy64 = randn(y64.shape, dtype: float64, generator: g);
+                y64.backward([dy64]);
+
+                var x32 = x64.to(float32);
+                var x = (channelsLast ? SystemOneDnn.ChannelsLast(x32) : x32).requires_grad_(true);
+                var y = With(true, () => SystemOneDnn.conv2d(x, w64.to(float32), null, (top, bottom, left, right), s));
+                y.backward([dy64.to(float32)]);
+                backward++;
+                string shape = $"n{n} c{c}->{o} k{kh}x{kw} s{s} pad({top},{bottom},{left},{right}) {h}x{w} {(channelsLast ? "NHWC" : "NCHW")}";
+                Assert.True(ConvolutionRoute.RelativeError(y.detach(), y64.detach()) < 1e-5, $"{shape}: output differs from float64");
+                Assert.True(ConvolutionRoute.RelativeError(x.grad!, xr64.grad!) < 1e-5, $"{shape}: input gradient differs from float64");
+                Assert.Equal(channelsLast && c > 1, SystemOneDnn.IsChannelsLast(x.grad!));
+            }
+        Assert.Equal(backward, SystemOneDnn.PhaseInputGradients - before);
+    }
+
+    [RequiresSystemOneDnnFact]
+    public void The_phase_kernel_of_a_weight_follows_the_weight_when_it_changes_in_place()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(31);
+        var x = randn(new long[] { 2, 3, 20, 20 }, generator: g);
+        var w = randn(new long[] { 16, 3, 7, 7 }, generator: g);
+        void Check(string when)
+        {
+            var xr = x.detach().requires_grad_(true);
+            With(true, () => SystemOneDnn.conv2d(xr, w, null, (3, 3, 3, 3), 2)).pow(2).sum().backward();
+            var x64 = x.to(float64).requires_grad_(true);
+            F.conv2d(F.pad(x64, [3, 3, 3, 3]), w.to(float64), strides: [2, 2]).pow(2).sum().backward();
+            Assert.True(ConvolutionRoute.RelativeError(xr.grad!, x64.grad!) < 1e-5, $"{when}: input gradient differs from float64");
+        }
+        Check("first call");
+        Check("second call (cached kernel)");
+        using (no_grad()) w[.., .., 0].mul_(-3);   // in place: same storage, new version
+        Check("after the weight changed in place");
+    }
+
     [Fact]
     public void Channels_last_is_told_from_the_strides_and_made_without_copying_twice()
     {
@@ -152,7 +216,8 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
             {
                 var input = x.detach().clone().requires_grad_(true);
                 var taps = With(true, () => model.forward_features(input, "stem", "layer2.1.relu1", "layer3", "layer3.1", "layer4"));
-                Assert.All(taps.Values, t => Assert.True(t.is_contiguous(), "taps must come back in NCHW"));
+                // Taps come back as the pass computed them: channels-last inside on this route.
+                Assert.All(taps.Values, t => Assert.True(channelsLast ? SystemOneDnn.IsChannelsLast(t) : t.is_contiguous(), "a tap is not in the pass's layout"));
                 Assert.Same(taps["layer3"], taps["layer3.1"]);   // one output, two names
                 // Later outputs depend on the taps as returned: Grad-CAM differentiates layer4 by layer3's tap.
                 var byLayer3 = With(true, () => autograd.grad([taps["layer4"][.., 7].sum()], [taps["layer3"]], retain_graph: true)[0]);
@@ -232,11 +297,14 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
     [RequiresSystemOneDnnFact]
     public void The_routes_self_check_passes_here_and_refuses_transposed_probes()
     {
-        long channelsLastBefore = SystemOneDnn.ChannelsLastConvolutions;
+        long channelsLastBefore = SystemOneDnn.ChannelsLastConvolutions, phasesBefore = SystemOneDnn.PhaseInputGradients;
         var results = ConvolutionRoute.CheckSystem(ConvolutionRoute.SystemProbes);
         Assert.Equal(ConvolutionRoute.SystemProbes.Count, results.Count);
-        // The backbone's 1x1 stride-2 shortcuts take this route, so their kernel is among the probes.
+        // The backbone's 1x1 stride-2 shortcuts take this route, so their kernel is among the probes; so does the stem,
+        // whose input gradient goes over the stride's phases (two few-channel probes, two layouts each).
         Assert.Contains(results, r => r.Probe is { Kernel: 1, Stride: 2 });
+        Assert.Contains(results, r => r.Probe is { InChannels: 3, Kernel: 7, Stride: 2 });
+        Assert.True(SystemOneDnn.PhaseInputGradients - phasesBefore >= 4, "the self-check did not run the phase route");
         // The channels-last kernels the backbone uses inside a pass are checked too: forward and backward per probe.
         Assert.True(SystemOneDnn.ChannelsLastConvolutions - channelsLastBefore >= 2 * results.Count, "the self-check did not run the channels-last kernels");
         // Float32 against float64 is never exact: an error of 0 would mean the check compared float64 with itself.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using InputGradients.Core;
 using InputGradients.Synthesis.Style;
 using static TorchSharp.torch;
 
@@ -44,6 +45,79 @@ public class StyleLossesTests
         var targets = Enumerable.Range(0, shapes.Length).Select(i => StyleLosses.gram_matrix(Nth("style_sources", i))).ToList();
         var weights = Ref.GetProperty("style_weights").EnumerateArray().Select(v => v.GetDouble()).ToList();
         Close(D("style_loss"), StyleLosses.style_loss(feats, targets, weights));
+    }
+
+    (List<Tensor> Feats, List<Tensor> Targets, List<double> Weights) StyleCase()
+    {
+        var shapes = Ref.GetProperty("style_shapes").EnumerateArray().Select(s => s.EnumerateArray().Select(v => v.GetInt64()).ToArray()).ToArray();
+        Tensor Nth(string name, int i) =>
+            tensor(Ref.GetProperty(name)[i].EnumerateArray().Select(v => v.GetDouble()).ToArray(), dtype: ScalarType.Float64).reshape(shapes[i]);
+        return (Enumerable.Range(0, shapes.Length).Select(i => Nth("style_feats", i)).ToList(),
+            Enumerable.Range(0, shapes.Length).Select(i => StyleLosses.gram_matrix(Nth("style_sources", i))).ToList(),
+            Ref.GetProperty("style_weights").EnumerateArray().Select(v => v.GetDouble()).ToList());
+    }
+
+    [Fact]
+    public void Symmetric_style_loss_matches_pytorch_and_its_gradient_matches_autograd_and_finite_differences()
+    {
+        var (feats, targets, weights) = StyleCase();
+        Close(D("style_loss"), StyleLosses.style_loss_symmetric(feats, targets, weights));
+
+        var plain = feats.Select(f => f.detach().clone().requires_grad_(true)).ToArray();
+        var expected = autograd.grad([StyleLosses.style_loss(plain, targets, weights)], plain);
+        var ours = feats.Select(f => f.detach().clone().requires_grad_(true)).ToArray();
+        var got = autograd.grad([StyleLosses.style_loss_symmetric(ours, targets, weights)], ours);
+        for (int l = 0; l < feats.Count; l++)
+            Assert.True(StyleLosses.rel_error(expected[l], got[l]) < 1e-12, $"layer {l}: gradient differs from autograd of style_loss");
+
+        // Central differences at a few coordinates of each layer, in float64.
+        var rng = new Random(4);
+        const double h = 1e-6;
+        for (int l = 0; l < feats.Count; l++)
+            for (int k = 0; k < 5; k++)
+            {
+                long index = rng.NextInt64(feats[l].numel());
+                double At(double delta)
+                {
+                    var moved = feats.Select(f => f.clone()).ToList();
+                    var flat = moved[l].view(-1);
+                    flat[index] = flat[index].add_scalar(delta);
+                    return StyleLosses.style_loss_symmetric(moved, targets, weights).item<double>();
+                }
+                double numeric = (At(h) - At(-h)) / (2 * h), analytic = got[l].reshape(-1)[index].item<double>();
+                Assert.True(Math.Abs(numeric - analytic) <= 1e-6 * Math.Max(1, Math.Abs(analytic)),
+                    $"layer {l}, element {index}: finite difference {numeric} against gradient {analytic}");
+            }
+    }
+
+    [Fact]
+    public void Symmetric_style_loss_on_channels_last_float32_features_gives_style_losss_value_exactly()
+    {
+        // Style transfer hands it the backbone's channels-last activations.
+        var g = new Generator(8);
+        var feats = new[] { (2L, 16L, 12L, 10L), (2L, 32L, 6L, 5L) }
+            .Select(s => randn(new[] { s.Item1, s.Item3, s.Item4, s.Item2 }, generator: g).permute(0, 3, 1, 2)).ToList();
+        var targets = feats.Select(f => StyleLosses.gram_matrix(randn(f.shape, generator: g))).ToList();
+        double[] weights = [0.7, 2.0];
+        var a = feats.Select(f => f.detach().requires_grad_(true)).ToArray();
+        var b = feats.Select(f => f.detach().requires_grad_(true)).ToArray();
+        var plain = StyleLosses.style_loss(a, targets, weights);
+        var ours = StyleLosses.style_loss_symmetric(b, targets, weights);
+        Assert.Equal(plain.item<float>(), ours.item<float>());
+        var ga = autograd.grad([plain], a);
+        var gb = autograd.grad([ours], b);
+        for (int l = 0; l < feats.Count; l++) Assert.True(StyleLosses.rel_error(ga[l], gb[l]) < 1e-5, $"layer {l}: gradients differ");
+    }
+
+    [Fact]
+    public void Symmetric_style_loss_refuses_a_target_that_is_not_symmetric()
+    {
+        var f = randn(1, 3, 4, 4, generator: new Generator(2));
+        var target = StyleLosses.gram_matrix(f).clone();
+        target[0, 0, 1] = target[0, 0, 1].add_scalar(0.5);
+        var ex = Assert.Throws<ArgumentException>(() => StyleLosses.style_loss_symmetric([f], [target], [1.0]));
+        Assert.Contains("not symmetric", ex.Message);
+        Assert.Throws<ArgumentException>(() => StyleLosses.style_loss_symmetric([f], [], [1.0]));
     }
 
     [Fact]

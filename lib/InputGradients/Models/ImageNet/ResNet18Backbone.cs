@@ -180,16 +180,15 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
         using var scope = torch.NewDisposeScope();
         bool channelsLast = UsesChannelsLast(x);
         bool finished = false;
-        // Records the output under each wanted one of the names and returns the tensor the pass goes
-        // on from. Channels-last inside, a tap is an NCHW copy and the pass continues from that copy (laid out again),
-        // so later outputs depend on the tap as autograd sees it (Grad-CAM differentiates layer4 by layer3's tap).
+        // Records the output under each wanted one of the names. The pass goes on from the very tensor it returns, so
+        // later outputs depend on the tap as autograd sees it (Grad-CAM differentiates layer4 by layer3's tap); and it
+        // is returned in the layout the pass computed it in, as PyTorch hands out a channels_last model's activations
+        // (an NCHW copy and back cost two copies forward and two backward per tap: 5 % of a style-transfer step).
         Tensor Tap(Tensor t, params string[] names)
         {
             finished = names.Contains(lastName);
-            if (!names.Any(wanted.Contains)) return t;
-            var kept = channelsLast ? t.contiguous() : t;
-            foreach (var n in names.Where(wanted.Contains)) result[n] = kept;
-            return channelsLast && !finished ? Runtime.SystemOneDnn.ChannelsLast(kept) : t;
+            foreach (var n in names.Where(wanted.Contains)) result[n] = t;
+            return t;
         }
 
         var h = Tap(stem.conv_bn(channelsLast ? Runtime.SystemOneDnn.ChannelsLast(x) : x), "stem.pre_relu");
@@ -228,7 +227,8 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>, ITappable
     /// kernels then take them as they are; in NCHW each convolution reorders its input and output to oneDNN's blocked
     /// layout and back, forward and backward (a fifth of the route's time, measured with ONEDNN_VERBOSE). ReLU, the
     /// residual sums and max pooling keep the layout in libtorch. Not while any module has a hook, so hooks see the
-    /// tensors they always saw. Taps are returned in NCHW either way.
+    /// tensors they always saw. Taps come back as the pass computed them: channels-last strides on this route, the same
+    /// shape and values as in NCHW (<c>reshape</c>, not <c>view</c>, flattens them; <c>contiguous()</c> gives NCHW).
     /// </summary>
     bool UsesChannelsLast(Tensor x) =>
         ChannelsLastActivations && Runtime.SystemOneDnn.Enabled && x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU

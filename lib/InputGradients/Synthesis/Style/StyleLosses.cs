@@ -61,6 +61,37 @@ public static class StyleLosses
     }
 
     /// <summary>
+    /// <see cref="style_loss"/> with one matrix product fewer in the backward pass: the same value, and the same gradient
+    /// when every target is symmetric, as Gram matrices are (a target that is not throws). With G = F Fᵀ autograd
+    /// computes ∂L/∂F = (∂L/∂G) F + (∂L/∂G)ᵀ F, one product per factor. Here ∂L/∂G = 2 w (G − A) is symmetric, so both
+    /// products are equal: the second factor is detached, leaving one product, and each term counts as
+    /// <c>2·L − L.detach()</c>, whose value is L and whose gradient is twice the one-factor gradient. Style transfer
+    /// optimises with it (7 % of a step at 192 px).
+    /// </summary>
+    public static Tensor style_loss_symmetric(IReadOnlyList<Tensor> feats, IReadOnlyList<Tensor> style_targets, IReadOnlyList<double> style_weights)
+    {
+        if (feats.Count != style_targets.Count || feats.Count != style_weights.Count)
+            throw new ArgumentException(
+                $"style_loss_symmetric: {feats.Count} feature maps, {style_targets.Count} targets and {style_weights.Count} weights; they must match one to one.");
+        using var scope = NewDisposeScope();
+        var loss = zeros(1, dtype: feats.Count > 0 ? feats[0].dtype : ScalarType.Float32).sum();
+        for (var l = 0; l < feats.Count; l++)
+        {
+            var features = feats[l];
+            if (features.dim() != 4)
+                throw new ArgumentException($"style_loss_symmetric: expected features N×C×H×W, got shape [{string.Join(",", features.shape)}].");
+            var (n, c, h, w) = (features.shape[0], features.shape[1], features.shape[2], features.shape[3]);
+            var f = features.reshape(n, c, h * w);
+            var gram = bmm(f, f.detach().transpose(1, 2)).div_scalar(h * w * c);   // gram_matrix's value; F's gradient through one factor
+            RequireSameShape(gram, style_targets[l], $"style_loss_symmetric (layer {l})");
+            RequireSymmetric(style_targets[l], $"style_loss_symmetric (layer {l})");
+            var term = (gram - style_targets[l]).pow_scalar(2).sum();
+            loss = loss.add_tensor(term.mul_scalar(2).sub(term.detach()), style_weights[l]);
+        }
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Total-variation loss: <c>w_t · Σ_c [Σ (x_{i+1,j} − x_{i,j})² + Σ (x_{i,j+1} − x_{i,j})²]</c> over an image
     /// N×C×H×W; it favours smooth images.
     /// </summary>
@@ -83,6 +114,16 @@ public static class StyleLosses
         var xd = x.to_type(ScalarType.Float64);
         var yd = y.to_type(ScalarType.Float64);
         return ((xd - yd).abs() / xd.abs().add_tensor(yd.abs()).clamp_scalar(1e-8, null)).max().item<double>();
+    }
+
+    /// <summary>Throws unless the last two dimensions of <paramref name="a"/> are a symmetric matrix up to float rounding.</summary>
+    static void RequireSymmetric(Tensor a, string where)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        double asymmetry = (a - a.transpose(-1, -2)).abs().max().to_double(), size = a.abs().max().to_double();
+        if (!(asymmetry <= 1e-5 * size))
+            throw new ArgumentException($"{where}: the target is not symmetric (max |A − Aᵀ| = {asymmetry:g3} against max |A| = {size:g3}); use style_loss.");
     }
 
     static void RequireSameShape(Tensor a, Tensor b, string where)

@@ -158,7 +158,7 @@ public sealed class StyleTransfer(nn.Module<Tensor, Tensor> model, Tensor pixel_
             var taps = LayerTaps.run(model, img, false, layers).layers;
             var content = StyleLosses.content_loss(contentWeight, taps[o.ContentLayer], contentTarget);
             var style = styleActive
-                ? StyleLosses.style_loss(o.StyleLayers.Select(l => taps[l]).ToList(), styleTargets, styleWeights)
+                ? StyleLosses.style_loss_symmetric(o.StyleLayers.Select(l => taps[l]).ToList(), styleTargets, styleWeights)
                 : zeros(1, dtype: img.dtype).sum();
             var tv = StyleLosses.tv_loss(img, o.TvWeight);
             return (content.add_tensor(style).add_tensor(tv), new StyleProgress(iteration, o.Iterations, content.to_double(), style.to_double(), tv.to_double()));
