@@ -369,32 +369,42 @@ public static unsafe class SystemOneDnn
     {
         if (memoryDescEqual(md, plan.UserWeights) != 0 || !DerivedTensors.Available)
             return Bound(plan, md, plan.UserWeights, w, true, memories, keep, out _);
-        Tensor[] source = [w];
+        var entry = Recall(cache, w, () =>
+        {
+            Interlocked.Increment(ref weightReorders);
+            var blocked = empty([(long)memoryDescGetSize(md)], ScalarType.Int8);
+            IntPtr from, to;
+            Check(memoryCreate(&from, plan.UserWeights, engine, DataOf(w)), "memory");
+            Check(memoryCreate(&to, md, engine, DataOf(blocked)), "memory");
+            try { Execute(Reorder(plan, plan.UserWeights, md), [new() { Arg = ArgFrom, Memory = from }, new() { Arg = ArgTo, Memory = to }]); }
+            finally { memoryDestroy(from); memoryDestroy(to); }
+            return blocked;
+        });
+        IntPtr m;
+        Check(memoryCreate(&m, md, engine, DataOf(entry.Values[0])), "memory");
+        memories.Add(m);
+        return m;
+    }
+
+    /// <summary>
+    /// The entry of <paramref name="cache"/> (newest first, at most <see cref="WeightsKept"/>) derived from
+    /// <paramref name="weight"/> as it is now, moved to the front; on a miss <paramref name="derive"/> makes it, and an
+    /// entry for the same storage is dropped (the weight changed in place: it can never match again). Callers hold the lock.
+    /// </summary>
+    static DerivedTensors Recall(List<DerivedTensors> cache, Tensor weight, Func<Tensor> derive)
+    {
+        Tensor[] source = [weight];
         int hit = cache.FindIndex(e => e.Matches(source));
         DerivedTensors? entry = hit >= 0 ? cache[hit] : null;
         if (hit >= 0) cache.RemoveAt(hit);
         else
         {
-            // An entry for this same storage is stale (the weight changed in place): it can never match again.
             foreach (var stale in cache.Where(e => e.SameStorage(source)).ToList()) { stale.Dispose(); cache.Remove(stale); }
-            DerivedTensors.GetOrCompute(ref entry, source, () =>
-            {
-                Interlocked.Increment(ref weightReorders);
-                var blocked = empty([(long)memoryDescGetSize(md)], ScalarType.Int8);
-                IntPtr from, to;
-                Check(memoryCreate(&from, plan.UserWeights, engine, DataOf(w)), "memory");
-                Check(memoryCreate(&to, md, engine, DataOf(blocked)), "memory");
-                try { Execute(Reorder(plan, plan.UserWeights, md), [new() { Arg = ArgFrom, Memory = from }, new() { Arg = ArgTo, Memory = to }]); }
-                finally { memoryDestroy(from); memoryDestroy(to); }
-                return [blocked];
-            });
+            DerivedTensors.GetOrCompute(ref entry, source, () => [derive()]);
             if (cache.Count >= WeightsKept) { cache[^1].Dispose(); cache.RemoveAt(cache.Count - 1); }
         }
         cache.Insert(0, entry!);
-        IntPtr m;
-        Check(memoryCreate(&m, md, engine, DataOf(entry!.Values[0])), "memory");
-        memories.Add(m);
-        return m;
+        return entry!;
     }
 
     static void Execute(IntPtr primitive, ExecArg[] args)
@@ -487,22 +497,7 @@ public static unsafe class SystemOneDnn
     /// <summary><see cref="PhaseKernel"/> of <paramref name="weight"/>, computed once while the weight is unchanged (as <see cref="CachedWeights"/>); owned by the plan.</summary>
     static Tensor CachedPhaseKernel(Plan plan, Tensor weight, long s, long mh, long mw)
     {
-        Tensor[] source = [weight];
-        var cache = plan.PhaseKernels;
-        lock (cache)
-        {
-            int hit = cache.FindIndex(e => e.Matches(source));
-            DerivedTensors? entry = hit >= 0 ? cache[hit] : null;
-            if (hit >= 0) cache.RemoveAt(hit);
-            else
-            {
-                foreach (var stale in cache.Where(e => e.SameStorage(source)).ToList()) { stale.Dispose(); cache.Remove(stale); }
-                DerivedTensors.GetOrCompute(ref entry, source, () => [PhaseKernel(weight, s, mh, mw)]);
-                if (cache.Count >= WeightsKept) { cache[^1].Dispose(); cache.RemoveAt(cache.Count - 1); }
-            }
-            cache.Insert(0, entry!);
-            return entry!.Values[0];
-        }
+        lock (plan.PhaseKernels) return Recall(plan.PhaseKernels, weight, () => PhaseKernel(weight, s, mh, mw)).Values[0];
     }
 
     /// <summary>
