@@ -117,6 +117,11 @@ public class StyleLossesTests
         target[0, 0, 1] = target[0, 0, 1].add_scalar(0.5);
         var ex = Assert.Throws<ArgumentException>(() => StyleLosses.style_loss_symmetric([f], [target], [1.0]));
         Assert.Contains("not symmetric", ex.Message);
+        // A target accepted once and then written in place is checked again.
+        var accepted = StyleLosses.gram_matrix(f).clone();
+        StyleLosses.style_loss_symmetric([f], [accepted], [1.0]);
+        accepted[0, 1, 2] = accepted[0, 1, 2].add_scalar(0.5);
+        Assert.Contains("not symmetric", Assert.Throws<ArgumentException>(() => StyleLosses.style_loss_symmetric([f], [accepted], [1.0])).Message);
         Assert.Throws<ArgumentException>(() => StyleLosses.style_loss_symmetric([f], [], [1.0]));
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using InputGradients.Core;
 using static TorchSharp.torch;
 
@@ -116,14 +117,22 @@ public static class StyleLosses
         return ((xd - yd).abs() / xd.abs().add_tensor(yd.abs()).clamp_scalar(1e-8, null)).max().item<double>();
     }
 
-    /// <summary>Throws unless the last two dimensions of <paramref name="a"/> are a symmetric matrix up to float rounding.</summary>
+    // Targets checked symmetric, with libtorch's version counter at the time (bumped by every in-place write). A style
+    // transfer passes the same targets at every step; checking them each time cost 0.3 ms of a 24 ms step.
+    static readonly ConditionalWeakTable<Tensor, StrongBox<long>> CheckedSymmetric = new();
+
+    /// <summary>Throws unless the last two dimensions of <paramref name="a"/> are a symmetric matrix up to float rounding;
+    /// a tensor already checked and not written since is not checked again.</summary>
     static void RequireSymmetric(Tensor a, string where)
     {
+        long version = Runtime.DerivedTensors.Available ? Runtime.DerivedTensors.Version(a) : -1;
+        if (version >= 0 && CheckedSymmetric.TryGetValue(a, out var seen) && seen.Value == version) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         double asymmetry = (a - a.transpose(-1, -2)).abs().max().to_double(), size = a.abs().max().to_double();
         if (!(asymmetry <= 1e-5 * size))
             throw new ArgumentException($"{where}: the target is not symmetric (max |A − Aᵀ| = {asymmetry:g3} against max |A| = {size:g3}); use style_loss.");
+        if (version >= 0) CheckedSymmetric.AddOrUpdate(a, new StrongBox<long>(version));
     }
 
     static void RequireSameShape(Tensor a, Tensor b, string where)
