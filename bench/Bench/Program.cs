@@ -190,6 +190,7 @@ for (int round = 0; round < rounds; round++)
 var route = InputGradients.Runtime.ConvolutionRoute.Ensure();
 (List<double> A, List<double> B)[] routeTimes;   // A: libtorch's oneDNN, B: libtorch's im2col
 (List<double> A, List<double> B)[]? systemTimes = null;   // A: the system's oneDNN 2.x, B: libtorch's im2col
+(List<double> A, List<double> B)[]? winogradTimes = null; // A: with Winograd where SystemOneDnn asks for it, B: direct kernels only
 var systemProbe = InputGradients.Runtime.ConvolutionRoute.Use(false, "bench", systemOneDnn: true);
 bool systemUsable = systemProbe.SystemOneDnn;
 try
@@ -205,8 +206,22 @@ try
             InputGradients.Runtime.ConvolutionRoute.Use(false, "bench", systemOneDnn: system);
             return null;
         });
+    if (systemUsable)
+    {
+        // Only the batch-5 workloads have convolutions Winograd is asked for (SystemOneDnn.WinogradMinimumBatch).
+        InputGradients.Runtime.ConvolutionRoute.Use(false, "bench", systemOneDnn: true);
+        winogradTimes = TimeBothWays(rounds, ShortRepeats, "Winograd", "direct", winograd =>
+        {
+            InputGradients.Runtime.SystemOneDnn.Winograd = winograd;
+            return null;
+        }, op => op is "saliency" or "gradcam");
+    }
 }
-finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason, route.SystemOneDnn); }
+finally
+{
+    InputGradients.Runtime.SystemOneDnn.Winograd = true;
+    InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason, route.SystemOneDnn);
+}
 
 // ---- arithmetic: convolution FLOPs of each workload, counted once with hooks (not timed) ----
 // Forward convolutions are counted by hooks on the backbone's convolution modules; the backward pass through a
@@ -214,6 +229,7 @@ finally { InputGradients.Runtime.ConvolutionRoute.Use(route.OneDnn, route.Reason
 // runs it back to the input; Grad-CAM's stops at its layer, so only the later convolutions count twice there. Other
 // work (pooling, elementwise, Gram matrices) is left out, so the fractions below are a floor.
 var convFlops = new double[workloads.Length];
+var winogradCalls = new long[workloads.Length];   // convolutions (forward or backward) run on Winograd kernels, per call
 {
     double counted = 0;
     string backwardFrom = "";   // convolutions whose name starts with this are counted twice
@@ -237,8 +253,10 @@ var convFlops = new double[workloads.Length];
             counted = 0;
             backwardFrom = workloads[w].Op == "gradcam" ? "layer4" : "";   // Grad-CAM at layer3: backward through layer4 only
             using var scope = NewDisposeScope();
+            long winogradBefore = InputGradients.Runtime.SystemOneDnn.WinogradConvolutions;
             workloads[w].Sharp();
             convFlops[w] = counted;
+            winogradCalls[w] = InputGradients.Runtime.SystemOneDnn.WinogradConvolutions - winogradBefore;
         }
     }
     finally { foreach (var remove in removers) remove(); }
@@ -290,6 +308,15 @@ if (systemTimes is not null)
                       "(libtorch's oneDNN off in both). It passed the runtime's float64 self-check on this machine.");
     report.AppendLine();
     TimesTable("system oneDNN", "im2col", "im2col / system", systemTimes);
+    if (winogradTimes is not null)
+    {
+        report.AppendLine();
+        report.AppendLine($"On that route, the 3x3 stride-1 convolutions at batch {InputGradients.Runtime.SystemOneDnn.WinogradMinimumBatch} or more on maps of " +
+                          $"{InputGradients.Runtime.SystemOneDnn.WinogradMinimumSide} or more a side on oneDNN's Winograd kernels (as in the table above) against its direct kernels only, alternating. " +
+                          $"Convolutions run on Winograd kernels per call (forward and backward): {string.Join(", ", workloads.Select((x, i) => $"{x.Op} {winogradCalls[i]}"))}.");
+        report.AppendLine();
+        TimesTable("Winograd", "direct", "direct / Winograd", winogradTimes);
+    }
 }
 else
     report.AppendLine($"The system's oneDNN was not timed: {systemProbe.SystemReason}.");
@@ -328,12 +355,13 @@ return 0;
 
 // Times every TorchSharp workload under two settings, A (enter(true)) and B (enter(false)), alternating which goes
 // first; enter may return something to dispose after the run. Sub-second workloads repeat `repeats` times a round.
-(List<double> A, List<double> B)[] TimeBothWays(int roundCount, int repeats, string nameA, string nameB, Func<bool, IDisposable?> enter)
+(List<double> A, List<double> B)[] TimeBothWays(int roundCount, int repeats, string nameA, string nameB, Func<bool, IDisposable?> enter, Func<string, bool>? only = null)
 {
     var times = workloads.Select(_ => (A: new List<double>(), B: new List<double>())).ToArray();
     for (int round = 0; round < roundCount; round++)
     for (int w = 0; w < workloads.Length; w++)
     {
+        if (only is not null && !only(workloads[w].Op)) continue;
         int repeat = workloads[w].Op is "saliency" or "gradcam" ? repeats : 1;
         for (int rep = 0; rep < repeat; rep++)
         foreach (bool a in (round + w + rep) % 2 == 0 ? new[] { true, false } : [false, true])
@@ -353,6 +381,7 @@ void TimesTable(string headA, string headB, string ratio, (List<double> A, List<
     report.AppendLine("|---|---:|---:|---:|---:|");
     for (int w = 0; w < workloads.Length; w++)
     {
+        if (times[w].A.Count == 0) continue;   // not timed this way
         double a = Median(times[w].A), b = Median(times[w].B);
         report.AppendLine($"| {workloads[w].Name} | {times[w].A.Count} | {a:F2} | {b:F2} | **{b / a:F2}** |");
     }

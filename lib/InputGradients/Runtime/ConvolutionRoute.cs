@@ -85,11 +85,13 @@ public static class ConvolutionRoute
     /// <summary>
     /// What the system oneDNN route (<see cref="Runtime.SystemOneDnn"/>) is checked with: the plain probes above, a
     /// 1x1 stride-2 convolution, the backbone's projection shortcuts, which oneDNN computes with other kernels than the
-    /// rest and which take that route too, and a stem (3 channels, 7x7, stride 2), whose input gradient the route
-    /// computes as a forward convolution over the stride's phases.
+    /// rest and which take that route too, a stem (3 channels, 7x7, stride 2), whose input gradient the route
+    /// computes as a forward convolution over the stride's phases, and two 3x3 stride-1 convolutions it sends to
+    /// oneDNN's Winograd kernels (<see cref="Runtime.SystemOneDnn.Winograd"/>: batch 4, 16-channel multiples, 14x14 and 16x16 out).
     /// </summary>
     public static readonly IReadOnlyList<Probe> SystemProbes =
-        [.. Probes.Where(p => !p.Transposed), new(false, 2, 64, 128, 1, 2, 0, 14), new(false, 2, 3, 64, 7, 2, 3, 30)];
+        [.. Probes.Where(p => !p.Transposed), new(false, 2, 64, 128, 1, 2, 0, 14), new(false, 2, 3, 64, 7, 2, 3, 30),
+         new(false, 4, 32, 48, 3, 1, 1, 14), new(false, 4, 64, 16, 3, 1, 0, 18)];
 
     /// <summary>How one probe compared: worst relative error of the output, input gradient and weight gradient (NaN counts as infinite).</summary>
     public sealed record ProbeResult(Probe Probe, double Output, double InputGradient, double WeightGradient)

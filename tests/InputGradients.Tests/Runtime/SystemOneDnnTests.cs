@@ -312,6 +312,115 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         Assert.Throws<ArgumentException>(() => ConvolutionRoute.CheckSystem(ConvolutionRoute.Probes.Where(p => p.Transposed)));
     }
 
+    /// <summary>Whether this CPU has AVX-512 (oneDNN 2.x has Winograd kernels there only).</summary>
+    static bool HasAvx512 => File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("flags") && l.Contains(" avx512f"));
+
+    /// <summary>Runs <paramref name="body"/> with <see cref="SystemOneDnn.Winograd"/> set as given, restored after.</summary>
+    static T WithWinograd<T>(bool on, Func<T> body)
+    {
+        bool saved = SystemOneDnn.Winograd;
+        SystemOneDnn.Winograd = on;
+        try { return body(); }
+        finally { SystemOneDnn.Winograd = saved; }
+    }
+
+    [RequiresSystemOneDnnFact]
+    public void Winograd_convolutions_agree_with_float64_in_both_layouts_about_as_closely_as_the_direct_ones()
+    {
+        using var scope = NewDisposeScope();
+        // Shapes Winograd is asked for (3x3, stride 1, multiples of 16 channels, batch >= 4, maps >= 14), padding 1 and 0, odd sizes.
+        (long N, long C, long O, long Pad, long H, long W)[] shapes = [(4, 16, 32, 1, 14, 14), (5, 64, 64, 1, 28, 28), (4, 32, 16, 0, 17, 23), (6, 48, 64, 1, 19, 15)];
+        long before = SystemOneDnn.WinogradConvolutions;
+        foreach (var (n, c, o, pad, h, w) in shapes)
+        {
+            using var inner = NewDisposeScope();
+            var g = new Generator((ulong)(n * 1000 + c + h));
+            var x64 = randn(new long[] { n, c, h, w }, dtype: float64, generator: g);
+            var w64 = randn(new long[] { o, c, 3, 3 }, dtype: float64, generator: g) / Math.Sqrt(9 * c);
+            var b64 = randn(new long[] { o }, dtype: float64, generator: g);
+            var xr64 = x64.detach().requires_grad_(true);
+            var y64 = F.conv2d(xr64, w64, b64, padding: [pad, pad]);
+            var dy64 = randn(y64.shape, dtype: float64, generator: g);
+            y64.backward([dy64]);
+            foreach (bool channelsLast in new[] { false, true })
+            {
+                (double Output, double Gradient) Errors(bool winograd) => WithWinograd(winograd, () =>
+                {
+                    var x32 = channelsLast ? SystemOneDnn.ChannelsLast(x64.to(float32)) : x64.to(float32);
+                    var x = x32.requires_grad_(true);
+                    var y = With(true, () => SystemOneDnn.conv2d(x, w64.to(float32), b64.to(float32), (pad, pad, pad, pad)));
+                    y.backward([dy64.to(float32)]);
+                    Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(y.detach()));
+                    Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(x.grad!));
+                    return (ConvolutionRoute.RelativeError(y.detach(), y64.detach()), ConvolutionRoute.RelativeError(x.grad!, xr64.grad!));
+                });
+                long winogradBefore = SystemOneDnn.WinogradConvolutions;
+                var direct = Errors(false);
+                Assert.Equal(winogradBefore, SystemOneDnn.WinogradConvolutions);   // switched off: direct kernels only
+                var winograd = Errors(true);
+                string shape = $"n{n} c{c}->{o} pad {pad} {h}x{w} {(channelsLast ? "channels-last" : "NCHW")}";
+                Assert.True(winograd.Output < 1e-5 && winograd.Gradient < 1e-5, $"{shape}: Winograd {winograd} from float64 (direct {direct})");
+                // Winograd's transforms round more than the direct sums; an order of magnitude more would be a defect.
+                Assert.True(winograd.Output < 10 * direct.Output + 1e-7 && winograd.Gradient < 10 * direct.Gradient + 1e-7, $"{shape}: Winograd {winograd}, direct {direct}");
+            }
+        }
+        if (HasAvx512) Assert.Equal(shapes.Length * 2 * 2, SystemOneDnn.WinogradConvolutions - before);   // forward and backward, two layouts
+    }
+
+    [RequiresSystemOneDnnFact]
+    public void Winograd_is_asked_for_at_batch_4_on_maps_of_14_and_not_below_nor_for_other_kernels()
+    {
+        using var scope = NewDisposeScope();
+        long Count(long n, long c, long k, long stride, long size)
+        {
+            using var inner = NewDisposeScope();
+            var g = new Generator(3);
+            var x = randn(new long[] { n, c, size, size }, generator: g);
+            var w = randn(new long[] { 32, c, k, k }, generator: g);
+            long before = SystemOneDnn.WinogradConvolutions;
+            With(true, () => SystemOneDnn.conv2d(x, w, null, (k / 2, k / 2, k / 2, k / 2), stride));
+            return SystemOneDnn.WinogradConvolutions - before;
+        }
+        long expected = HasAvx512 ? 1 : 0;
+        Assert.Equal(expected, Count(4, 32, 3, 1, 14));
+        Assert.Equal(0, Count(3, 32, 3, 1, 14));    // batch below 4 (measured: the reorders eat the gain at batch 1)
+        Assert.Equal(0, Count(4, 32, 3, 1, 13));    // map below 14 (7x7 is twice slower)
+        Assert.Equal(0, Count(4, 24, 3, 1, 14));    // channels not a multiple of 16
+        Assert.Equal(0, Count(4, 32, 3, 2, 28));    // stride 2
+        Assert.Equal(0, Count(4, 32, 5, 1, 14));    // 5x5
+        Assert.Equal(0, WithWinograd(false, () => Count(4, 32, 3, 1, 14)));
+    }
+
+    [RequiresSystemOneDnnFact]
+    public void The_backbone_at_batch_5_on_winograd_agrees_with_float64_as_closely_as_on_direct_kernels()
+    {
+        using var scope = NewDisposeScope();
+        using var model = ResNet18Backbone.Load();
+        using var model64 = ResNet18Backbone.Load();
+        model64.to(float64);
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        var x = model.Preprocess(rand(new long[] { 5, 3, 112, 112 }, generator: new Generator(12)) * 255);   // layer1 28x28, layer2 14x14
+        (Tensor Features, Tensor Gradient) Run(ResNet18Backbone net, Tensor input0)
+        {
+            var input = input0.detach().clone().requires_grad_(true);
+            var taps = net.forward_features(input, "layer2", "layer4");
+            (taps["layer4"][.., 3].sum() + taps["layer2"].pow(2).mean()).backward();
+            return (taps["layer4"].detach(), input.grad!.detach());
+        }
+        var (y64, g64) = Run(model64, x.to(float64));
+        long before = SystemOneDnn.WinogradConvolutions;
+        var (yWinograd, gWinograd) = With(true, () => WithWinograd(true, () => Run(model, x)));
+        long used = SystemOneDnn.WinogradConvolutions - before;
+        var (yDirect, gDirect) = With(true, () => WithWinograd(false, () => Run(model, x)));
+        static double MeanError(Tensor a, Tensor r) => (a.to(float64) - r).abs().mean().item<double>() / r.abs().mean().item<double>();
+        double fW = MeanError(yWinograd, y64), gW = MeanError(gWinograd, g64), fD = MeanError(yDirect, y64), gD = MeanError(gDirect, g64);
+        // layer1's four and layer2's three stride-1 3x3 convolutions, forward and backward.
+        if (HasAvx512) Assert.Equal(2 * (4 + 3), used);
+        Assert.True(fW < 1e-5 && gW < 1e-4, $"Winograd against float64: features {fW:E2}, input gradient {gW:E2} (direct: {fD:E2}, {gD:E2})");
+        Assert.True(fW < 10 * fD + 1e-7 && gW < 10 * gD + 1e-7, $"Winograd features {fW:E2}, gradient {gW:E2}; direct {fD:E2}, {gD:E2}");
+        Assert.True(fW > 0 && gW > 0, "float32 equals float64 exactly: the comparison did not run the route");
+    }
+
     [RequiresSystemOneDnnFact]
     public void The_backbone_on_this_route_agrees_with_the_backbone_in_float64_as_closely_as_libtorchs_route()
     {
