@@ -424,6 +424,15 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         if (HasAvx512) Assert.True(declined > 0, "oneDNN took Winograd kernels for every padding here: the fallback to direct kernels went untested");
     }
 
+    /// <summary>The backbone's layer4 and the input gradient of layer4's channel 3 plus the mean square of <paramref name="tap"/>.</summary>
+    static (Tensor Features, Tensor Gradient) FeaturesAndInputGradient(ResNet18Backbone net, Tensor x, string tap)
+    {
+        var input = x.detach().clone().requires_grad_(true);
+        var taps = net.forward_features(input, tap, "layer4");
+        (taps["layer4"][.., 3].sum() + taps[tap].pow(2).mean()).backward();
+        return (taps["layer4"].detach(), input.grad!.detach());
+    }
+
     [RequiresSystemOneDnnFact]
     public void The_backbone_at_batch_5_on_winograd_agrees_with_float64_as_closely_as_on_direct_kernels()
     {
@@ -433,13 +442,7 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         model64.to(float64);
         foreach (var p in model.parameters()) p.requires_grad = false;
         var x = model.Preprocess(rand(new long[] { 5, 3, 112, 112 }, generator: new Generator(12)) * 255);   // layer1 28x28, layer2 14x14
-        (Tensor Features, Tensor Gradient) Run(ResNet18Backbone net, Tensor input0)
-        {
-            var input = input0.detach().clone().requires_grad_(true);
-            var taps = net.forward_features(input, "layer2", "layer4");
-            (taps["layer4"][.., 3].sum() + taps["layer2"].pow(2).mean()).backward();
-            return (taps["layer4"].detach(), input.grad!.detach());
-        }
+        (Tensor Features, Tensor Gradient) Run(ResNet18Backbone net, Tensor input) => FeaturesAndInputGradient(net, input, "layer2");
         var (y64, g64) = Run(model64, x.to(float64));
         long before = SystemOneDnn.WinogradConvolutions;
         var (yWinograd, gWinograd) = With(true, () => WithWinograd(true, () => Run(model, x)));
@@ -462,13 +465,7 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
         using var model64 = ResNet18Backbone.Load();
         model64.to(float64);
         var x = model.Preprocess(rand(new long[] { 2, 3, 96, 80 }, generator: new Generator(8)) * 255);
-        (Tensor Features, Tensor Gradient) Run(ResNet18Backbone net, Tensor input0)
-        {
-            var input = input0.detach().clone().requires_grad_(true);
-            var taps = net.forward_features(input, "layer1", "layer4");
-            (taps["layer4"][.., 3].sum() + taps["layer1"].pow(2).mean()).backward();
-            return (taps["layer4"].detach(), input.grad!.detach());
-        }
+        (Tensor Features, Tensor Gradient) Run(ResNet18Backbone net, Tensor input) => FeaturesAndInputGradient(net, input, "layer1");
         var (y64, g64) = Run(model64, x.to(float64));
         var (ySystem, gSystem) = With(true, () => Run(model, x));
         var (yLibtorch, gLibtorch) = With(false, () => Run(model, x));
