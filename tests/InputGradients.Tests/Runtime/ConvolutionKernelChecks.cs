@@ -39,6 +39,37 @@ public abstract class ConvolutionKernelChecks
         return (a - r).abs().max().item<double>() / Math.Max(scale, 1e-300);
     }
 
+    /// <summary>
+    /// A convolution by libtorch in float64 and its input gradient by autograd, backward from an output gradient drawn
+    /// from <paramref name="g"/> (after the inputs the caller drew): the reference for <see cref="Float32Against"/>.
+    /// </summary>
+    protected sealed record Float64Reference(Tensor Weight, Tensor? Bias, (long top, long bottom, long left, long right) Padding, long Stride,
+        Tensor Output, Tensor OutputGradient, Tensor InputGradient)
+    {
+        public static Float64Reference Of(Tensor x64, Tensor w64, Tensor? b64, (long top, long bottom, long left, long right) padding, long stride, Generator g)
+        {
+            var (top, bottom, left, right) = padding;
+            var x = x64.detach().requires_grad_(true);
+            var y = F.conv2d(F.pad(x, [left, right, top, bottom]), w64, b64, strides: [stride, stride]);
+            var dy = randn(y.shape, float64, generator: g);
+            y.backward([dy]);
+            return new(w64, b64, padding, stride, y.detach(), dy, x.grad!);
+        }
+    }
+
+    /// <summary>
+    /// The kernel under test on <paramref name="input"/> (the reference's input in float32, in any layout or view) and
+    /// the reference's weights in float32, backward from its output gradient: the output, the input gradient and the
+    /// relative error of each against the reference.
+    /// </summary>
+    protected (Tensor Output, Tensor InputGradient, double OutputError, double GradientError) Float32Against(Float64Reference reference, Tensor input)
+    {
+        var x = input.requires_grad_(true);
+        var y = Conv(x, reference.Weight.to(float32), reference.Bias?.to(float32), reference.Padding, reference.Stride);
+        y.backward([reference.OutputGradient.to(float32)]);
+        return (y.detach(), x.grad!, RelativeError(y, reference.Output), RelativeError(x.grad!, reference.InputGradient));
+    }
+
     /// <summary>y[n,o,i,j] = b[o] + Σ_c Σ_u Σ_v xpad[n,c,s·i+u,s·j+v] · w[o,c,u,v], with xpad zero outside the input.</summary>
     internal static double[,,,] Definition(double[,,,] x, double[,,,] w, double[]? b, long top, long bottom, long left, long right, int stride)
     {
@@ -128,19 +159,11 @@ public abstract class ConvolutionKernelChecks
             var w64 = randn(new[] { o, c, kh, kw }, float64, generator: g) / Math.Sqrt(c * kh * kw);
             var b64 = bias ? randn(new[] { o }, float64, generator: g) : null;
 
-            var xr = x64.detach().requires_grad_(true);
-            var yr = F.conv2d(F.pad(xr, [left, right, top, bottom]), w64, b64, strides: [stride, stride]);
-            var gy64 = randn(yr.shape, float64, generator: g);
-            yr.backward([gy64]);
+            var reference = Float64Reference.Of(x64, w64, b64, (top, bottom, left, right), stride, g);
 
             // A non-contiguous view: channels-last memory, as a permuted tensor would arrive.
-            var x32 = strided
-                ? x64.to(float32).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).requires_grad_(true)
-                : x64.to(float32).requires_grad_(true);
-            var y32 = Conv(x32, w64.to(float32), b64?.to(float32), (top, bottom, left, right), stride);
-            y32.backward([gy64.to(float32)]);
-
-            double ey = RelativeError(y32, yr), eg = RelativeError(x32.grad!, xr.grad!);
+            var x32 = strided ? x64.to(float32).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : x64.to(float32);
+            var (_, _, ey, eg) = Float32Against(reference, x32);
             if (!(ey < 1e-5 && eg < 1e-5))
                 failures.Add($"N={n} C={c}->{o} {h}x{w} k={kh}x{kw} s={stride} pad=({top},{bottom},{left},{right}) bias={bias} strided={strided}: output {ey:E2}, input gradient {eg:E2}");
         }

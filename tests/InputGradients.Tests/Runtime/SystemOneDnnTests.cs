@@ -112,20 +112,14 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
                 var g = new Generator((ulong)(c * 1000 + h * 10 + s));
                 var x64 = randn(new long[] { n, c, h, w }, dtype: float64, generator: g);
                 var w64 = randn(new long[] { o, c, kh, kw }, dtype: float64, generator: g);
-                var xr64 = x64.detach().requires_grad_(true);
-                var y64 = F.conv2d(F.pad(xr64, [left, right, top, bottom]), w64, strides: [s, s]);
-                var dy64 = randn(y64.shape, dtype: float64, generator: g);
-                y64.backward([dy64]);
-
+                var reference = Float64Reference.Of(x64, w64, null, (top, bottom, left, right), s, g);
                 var x32 = x64.to(float32);
-                var x = (channelsLast ? SystemOneDnn.ChannelsLast(x32) : x32).requires_grad_(true);
-                var y = With(true, () => SystemOneDnn.conv2d(x, w64.to(float32), null, (top, bottom, left, right), s));
-                y.backward([dy64.to(float32)]);
+                var (_, dx, output, gradient) = Float32Against(reference, channelsLast ? SystemOneDnn.ChannelsLast(x32) : x32);
                 backward++;
                 string shape = $"n{n} c{c}->{o} k{kh}x{kw} s{s} pad({top},{bottom},{left},{right}) {h}x{w} {(channelsLast ? "NHWC" : "NCHW")}";
-                Assert.True(ConvolutionRoute.RelativeError(y.detach(), y64.detach()) < 1e-5, $"{shape}: output differs from float64");
-                Assert.True(ConvolutionRoute.RelativeError(x.grad!, xr64.grad!) < 1e-5, $"{shape}: input gradient differs from float64");
-                Assert.Equal(channelsLast && c > 1, SystemOneDnn.IsChannelsLast(x.grad!));
+                Assert.True(output < 1e-5, $"{shape}: output differs from float64");
+                Assert.True(gradient < 1e-5, $"{shape}: input gradient differs from float64");
+                Assert.Equal(channelsLast && c > 1, SystemOneDnn.IsChannelsLast(dx));
             }
         Assert.Equal(backward, SystemOneDnn.PhaseInputGradients - before);
     }
@@ -184,19 +178,14 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
             var x64 = randn(new long[] { n, c, h, w }, dtype: float64, generator: g);
             var w64 = randn(new long[] { o, c, k, k }, dtype: float64, generator: g);
             var b64 = trial % 2 == 0 ? randn(new long[] { o }, dtype: float64, generator: g) : null;
-            var xr64 = x64.detach().requires_grad_(true);
-            var y64 = F.conv2d(F.pad(xr64, [left, right, top, bottom]), w64, b64, strides: [stride, stride]);
-            var dy64 = randn(y64.shape, dtype: float64, generator: g);
-            y64.backward([dy64]);
-
-            var x = SystemOneDnn.ChannelsLast(x64.to(float32)).requires_grad_(true);
-            var y = With(true, () => SystemOneDnn.conv2d(x, w64.to(float32), b64?.to(float32), (top, bottom, left, right), stride));
-            y.backward([dy64.to(float32)]);   // an NCHW gradient arriving at a channels-last output
+            var reference = Float64Reference.Of(x64, w64, b64, (top, bottom, left, right), stride, g);
+            // The reference's output gradient is NCHW: an NCHW gradient arriving at a channels-last output.
+            var (y, dx, output, gradient) = Float32Against(reference, SystemOneDnn.ChannelsLast(x64.to(float32)));
             string shape = $"n{n} c{c}->{o} k{k} s{stride} pad({top},{bottom},{left},{right}) {h}x{w}";
-            Assert.True(ConvolutionRoute.RelativeError(y.detach(), y64.detach()) < 1e-5, $"{shape}: output differs from float64");
-            Assert.True(ConvolutionRoute.RelativeError(x.grad!, xr64.grad!) < 1e-5, $"{shape}: input gradient differs from float64");
-            if (y.shape[2] * y.shape[3] > 1) Assert.True(SystemOneDnn.IsChannelsLast(y.detach()), $"{shape}: output not channels-last");
-            Assert.True(SystemOneDnn.IsChannelsLast(x.grad!), $"{shape}: input gradient not channels-last");
+            Assert.True(output < 1e-5, $"{shape}: output differs from float64");
+            Assert.True(gradient < 1e-5, $"{shape}: input gradient differs from float64");
+            if (y.shape[2] * y.shape[3] > 1) Assert.True(SystemOneDnn.IsChannelsLast(y), $"{shape}: output not channels-last");
+            Assert.True(SystemOneDnn.IsChannelsLast(dx), $"{shape}: input gradient not channels-last");
         }
         Assert.True(SystemOneDnn.ChannelsLastConvolutions - before >= 60, "the channels-last kernels did not run");
     }
@@ -338,21 +327,15 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
             var x64 = randn(new long[] { n, c, h, w }, dtype: float64, generator: g);
             var w64 = randn(new long[] { o, c, 3, 3 }, dtype: float64, generator: g) / Math.Sqrt(9 * c);
             var b64 = randn(new long[] { o }, dtype: float64, generator: g);
-            var xr64 = x64.detach().requires_grad_(true);
-            var y64 = F.conv2d(xr64, w64, b64, padding: [pad, pad]);
-            var dy64 = randn(y64.shape, dtype: float64, generator: g);
-            y64.backward([dy64]);
+            var reference = Float64Reference.Of(x64, w64, b64, (pad, pad, pad, pad), 1, g);
             foreach (bool channelsLast in new[] { false, true })
             {
                 (double Output, double Gradient) Errors(bool winograd) => WithWinograd(winograd, () =>
                 {
-                    var x32 = channelsLast ? SystemOneDnn.ChannelsLast(x64.to(float32)) : x64.to(float32);
-                    var x = x32.requires_grad_(true);
-                    var y = With(true, () => SystemOneDnn.conv2d(x, w64.to(float32), b64.to(float32), (pad, pad, pad, pad)));
-                    y.backward([dy64.to(float32)]);
-                    Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(y.detach()));
-                    Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(x.grad!));
-                    return (ConvolutionRoute.RelativeError(y.detach(), y64.detach()), ConvolutionRoute.RelativeError(x.grad!, xr64.grad!));
+                    var (y, dx, output, gradient) = Float32Against(reference, channelsLast ? SystemOneDnn.ChannelsLast(x64.to(float32)) : x64.to(float32));
+                    Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(y));
+                    Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(dx));
+                    return (output, gradient);
                 });
                 long winogradBefore = SystemOneDnn.WinogradConvolutions;
                 var direct = Errors(false);
@@ -406,18 +389,12 @@ public sealed class SystemOneDnnTests : ConvolutionKernelChecks
             var g = new Generator((ulong)(top * 100 + left * 10 + right));
             var x64 = randn(new long[] { 4, 32, 16, 18 }, dtype: float64, generator: g);
             var w64 = randn(new long[] { 48, 32, 3, 3 }, dtype: float64, generator: g) / Math.Sqrt(9 * 32);
-            var xr64 = x64.detach().requires_grad_(true);
-            var y64 = F.conv2d(F.pad(xr64, [left, right, top, bottom]), w64);
-            var dy64 = randn(y64.shape, dtype: float64, generator: g);
-            y64.backward([dy64]);
-            var x = (channelsLast ? SystemOneDnn.ChannelsLast(x64.to(float32)) : x64.to(float32)).requires_grad_(true);
+            var reference = Float64Reference.Of(x64, w64, null, (top, bottom, left, right), 1, g);
             long before = SystemOneDnn.WinogradConvolutions;
-            var y = With(true, () => WithWinograd(true, () => SystemOneDnn.conv2d(x, w64.to(float32), null, (top, bottom, left, right))));
-            y.backward([dy64.to(float32)]);
+            var (_, dx, output, gradient) = WithWinograd(true, () => Float32Against(reference, channelsLast ? SystemOneDnn.ChannelsLast(x64.to(float32)) : x64.to(float32)));
             if (SystemOneDnn.WinogradConvolutions == before) declined++;
-            double output = ConvolutionRoute.RelativeError(y.detach(), y64.detach()), gradient = ConvolutionRoute.RelativeError(x.grad!, xr64.grad!);
             Assert.True(output < 1e-5 && gradient < 1e-5, $"padding {(top, bottom, left, right)} {(channelsLast ? "channels-last" : "NCHW")}: errors {output:E2}, {gradient:E2} against float64");
-            Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(x.grad!));
+            Assert.Equal(channelsLast, SystemOneDnn.IsChannelsLast(dx));
         }
         // The fallback was taken (where oneDNN has Winograd kernels at all); if a later oneDNN takes these paddings,
         // the agreement above still holds and this line asks for new shapes that exercise the fallback.
